@@ -1,0 +1,60 @@
+import type { GraphDocumentVersion, SectionExpansion, SectionHash } from '../domain/model.js';
+
+export interface GraphWriteResult {
+  /** False when the stored document generation is newer than the version offered (the fence held). */
+  readonly applied: boolean;
+  readonly sectionsWritten: number;
+  readonly entitiesWritten: number;
+  readonly mentionsWritten: number;
+}
+
+export interface StoredDocument {
+  readonly id: string;
+  readonly sourceUri: string;
+  readonly tag: string;
+  readonly title: string;
+  readonly checksum: string;
+  readonly generation: number;
+  readonly completedGeneration: number | null;
+  readonly pipelineVersion: string | null;
+}
+
+export interface GraphCounts {
+  readonly documents: number;
+  readonly sections: number;
+  readonly entities: number;
+  readonly mentions: number;
+  readonly edges: number;
+}
+
+/**
+ * The lexical graph of DESIGN §5.
+ *
+ * Contract (shared/test/contract/graph-store.contract.ts, run against every implementation):
+ * - writeVersion upserts the Document and its Sections keyed by id, stamps them with the generation and
+ *   refuses (applied=false, nothing written) when the stored Document generation is newer;
+ * - for every section it writes it replaces all outgoing NEXT_CHUNK, HAS_SUBSECTION, MENTIONS, REFERENCES
+ *   edges, and HAS_STEP of procedures scoped to those sections;
+ * - removeSectionsExcept deletes the document's sections whose ids are not kept (with their edges);
+ * - deleteDocument removes the document, its sections and their edges; entities stay for the janitor;
+ * - concurrent calls from many jobs never duplicate or lose a node or edge;
+ * - transient failures throw RetryableError, bad input PermanentError.
+ */
+export interface GraphStore {
+  readonly kind: string;
+  writeVersion(version: GraphDocumentVersion): Promise<GraphWriteResult>;
+  removeSectionsExcept(documentId: string, keepSectionIds: readonly string[]): Promise<number>;
+  deleteDocument(documentId: string): Promise<number>;
+  sectionHashes(documentId: string): Promise<SectionHash[]>;
+  getDocument(documentId: string): Promise<StoredDocument | null>;
+  listDocuments(tag?: string): Promise<StoredDocument[]>;
+  markCompleted(documentId: string, generation: number, pipelineVersion: string): Promise<void>;
+  /** Parent, neighbours and mentioned entities of each section, for retrieval evidence. */
+  expand(sectionIds: readonly string[]): Promise<SectionExpansion[]>;
+  /** Deletes entities mentioned by nothing (re-checked inside the delete); returns how many. */
+  removeOrphanEntities(): Promise<number>;
+  counts(documentId?: string): Promise<GraphCounts>;
+  /** Mentions of one section as (entityId → count); used by tests and reconcile. */
+  mentionsOf(sectionId: string): Promise<Map<string, number>>;
+  close(): Promise<void>;
+}
