@@ -1,0 +1,1 @@
+export { embedStage, embeddingInput, type EmbedDeps, type EmbedResult } from './embed.stage.js';

@@ -1,0 +1,1 @@
+export { graphStage, type GraphDeps, type GraphResult, type Changes } from './graph.stage.js';

@@ -1,0 +1,1 @@
+export { vectorStage, type VectorDeps, type VectorResult } from './vector.stage.js';

@@ -1,0 +1,99 @@
+import {
+  parityOf,
+  type ChainOutcome, type GraphStore, type IngestReport, type QueryAnswer, type SampleQuery, type SampleQueryResult,
+  type StageFn, type StageJobData, type StageResultBase, type VectorStore, type JobState,
+} from '@ingest/shared';
+
+export interface VerifyDeps {
+  readonly graph: Pick<GraphStore, 'sectionHashes' | 'markCompleted' | 'counts' | 'getDocument'>;
+  readonly vectors: Pick<VectorStore, 'points'>;
+  readonly query: (q: string, options: { tag: string; limit: number }) => Promise<QueryAnswer>;
+  readonly sampleQueries: (tag: string) => readonly SampleQuery[];
+  readonly selfQueryTopK: number;
+  readonly pipelineVersion: string;
+  readonly embeddingVersion: string;
+  readonly jobState: (jobId: string) => Promise<JobState | null>;
+  readonly saveReport: (report: IngestReport) => Promise<string>;
+  readonly finishChain: (job: StageJobData, outcome: ChainOutcome, extra: { reportPath?: string }) => Promise<void>;
+}
+
+export interface VerifyUpstream extends StageResultBase {
+  readonly embeddingVersion?: string;
+  readonly changes?: IngestReport['changes'];
+}
+
+export interface VerifyResult extends StageResultBase {
+  readonly status: ChainOutcome;
+  readonly ready_for_queries: boolean;
+  readonly drift_pct: number;
+  readonly report_path: string;
+}
+
+/** Runs a sample query and judges it: an expected source among the top evidence, at enough confidence. */
+export async function runSampleQuery(query: VerifyDeps['query'], tag: string, s: SampleQuery, limit: number): Promise<SampleQueryResult> {
+  const answer = await query(s.q, { tag, limit });
+  const match = answer.evidence.find((e) => e.source_uri.endsWith(s.expect_source));
+  const top = match ?? answer.evidence[0];
+  return {
+    q: s.q,
+    expect_source: s.expect_source,
+    top_evidence: top ? { source_uri: top.source_uri, section_id: top.section_id, title: top.title, snippet: top.snippet } : null,
+    confidence: answer.confidence,
+    passed: match !== undefined && answer.confidence >= (s.min_confidence ?? 0),
+  };
+}
+
+/**
+ * Parity between graph and vectors for this document, its title answered from its own sections, the
+ * tag's sample queries, the report, and the end of the chain (DESIGN §5 verify).
+ */
+export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = async ({ job, upstream }, deps) => {
+  const started = performance.now();
+  const [graphPairs, vectorPoints] = await Promise.all([deps.graph.sectionHashes(job.documentId), deps.vectors.points(job.documentId)]);
+  const { drift_pct, parity } = parityOf(graphPairs, vectorPoints.filter((p) => p.embeddingVersion === deps.embeddingVersion || job.op === 'delete'));
+  const superseded = upstream?.superseded === true;
+  const status: ChainOutcome = job.op === 'delete' ? 'DELETED' : superseded ? 'SUPERSEDED' : 'DONE';
+
+  let selfFound = false;
+  const samples: SampleQueryResult[] = [];
+  let counts = { sections: graphPairs.length, entities: 0, mentions: 0, vectors: vectorPoints.length };
+  if (status === 'DONE') {
+    const doc = await deps.graph.getDocument(job.documentId);
+    const title = doc?.title ?? '';
+    if (title.trim() !== '') {
+      const answer = await deps.query(title, { tag: job.tag, limit: deps.selfQueryTopK });
+      selfFound = answer.evidence.some((e) => e.document_id === job.documentId);
+    }
+    for (const s of deps.sampleQueries(job.tag)) samples.push(await runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK));
+    const c = await deps.graph.counts(job.documentId);
+    counts = { sections: c.sections, entities: c.entities, mentions: c.mentions, vectors: vectorPoints.length };
+    await deps.graph.markCompleted(job.documentId, job.generation, deps.pipelineVersion);
+  }
+  const ready = status === 'DONE' && drift_pct === 0 && selfFound;
+  const state = await deps.jobState(job.jobId);
+  const t = state?.timings_ms ?? {};
+  const verifyMs = Math.round(performance.now() - started);
+  const report: IngestReport = {
+    job_id: job.jobId,
+    source_uri: job.sourceUri,
+    tag: job.tag,
+    checksum: job.checksum,
+    generation: job.generation,
+    embedding_version: upstream?.embeddingVersion ?? deps.embeddingVersion,
+    status,
+    counts,
+    changes: upstream?.changes ?? { created: 0, updated: 0, deleted: job.op === 'delete' ? parity.graph : 0, unchanged: 0 },
+    drift_pct,
+    parity,
+    sample_queries: samples,
+    timings_ms: {
+      parse: t.parse ?? 0, extract: t.extract ?? 0, embed: t.embed ?? 0, graph: t.graph ?? 0, vector: t.vector ?? 0, verify: verifyMs,
+      total: state ? Date.now() - Date.parse(state.created_at) : verifyMs,
+    },
+    errors: [],
+    ready_for_queries: ready,
+  };
+  const reportPath = await deps.saveReport(report);
+  await deps.finishChain(job, status, { reportPath });
+  return { v: 1, status, ready_for_queries: ready, drift_pct, report_path: reportPath, counts: { drift_pct_x1000: Math.round(drift_pct * 1000) } };
+};

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { FlowProducer } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/config.types.js';
+import { documentId as documentIdOf } from '../ids/ids.js';
+import type { Logger } from '../logging/logger.js';
+import { JobStateStore } from '../ledger/job-state.js';
+import { Ledger } from '../ledger/ledger.js';
+import { TieredArtifactStore } from '../artifacts/artifact-store.js';
+import { artifactKeys } from '../pipeline/stage.types.js';
+import { deleteFlow, ingestFlow } from '../queue/flows.js';
+import { parseJobId } from '../ids/ids.js';
+import type { JobStatus, StageJobData } from '../queue/topology.js';
+import { inspectSubmission } from './inspect.js';
+
+/** Bumped when a change to parsing, extraction or storage must re-ingest unchanged sources. */
+export const PIPELINE_CODE_VERSION = 'p1';
+
+export interface Submission {
+  readonly bytes: Uint8Array;
+  readonly sourceUri: string;
+  readonly tag: string;
+  readonly contentType: string;
+  readonly force?: boolean;
+}
+
+/** One submission's outcome, the element of `ingestctl ingest --json` `jobs` (DESIGN §10). */
+export interface SubmitResult {
+  readonly job_id: string;
+  readonly source_uri: string;
+  readonly status: JobStatus;
+  readonly reason?: string;
+  readonly error: { code: string; message: string } | null;
+}
+
+export type ChainOutcome = 'DONE' | 'FAILED' | 'SUPERSEDED' | 'DELETED' | 'CANCELLED';
+
+/**
+ * Admission and chain ends: the compare-and-set on the ledger, one FlowProducer flow per admitted version,
+ * and the promotion of a parked version when the running one ends (DESIGN §4).
+ */
+export class Pipeline {
+  readonly ledger: Ledger;
+  readonly state: JobStateStore;
+  readonly artifacts: TieredArtifactStore;
+  private readonly flows: FlowProducer;
+
+  constructor(
+    private readonly config: AppConfig,
+    readonly redis: Redis,
+    private readonly logger: Logger,
+    readonly pipelineVersion: string,
+  ) {
+    this.ledger = new Ledger(redis);
+    this.state = new JobStateStore(redis, config.state.ttlSeconds, config.state.eventsMaxLen);
+    this.artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, config.artifacts.ttlSeconds);
+    this.flows = new FlowProducer({ connection: redis, prefix: config.queue.prefix });
+  }
+
+  async submit(s: Submission): Promise<SubmitResult> {
+    const inspection = inspectSubmission(s.bytes, this.config.admission);
+    const docId = documentIdOf(s.tag, s.sourceUri);
+    if (!inspection.ok) {
+      const jobId = this.submissionId(docId);
+      const error = inspection.status === 'REJECTED' ? { code: inspection.code, message: inspection.message } : undefined;
+      const reason = inspection.status === 'SKIPPED' ? inspection.reason : inspection.code;
+      await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: '', tag: s.tag, generation: 0, op: 'ingest', status: inspection.status, reason, error });
+      return { job_id: jobId, source_uri: s.sourceUri, status: inspection.status, reason, error: error ?? null };
+    }
+    const decision = await this.ledger.admit({ documentId: docId, checksum: inspection.checksum, pipelineVersion: this.pipelineVersion,
+      force: s.force ?? false, op: 'ingest', tag: s.tag, sourceUri: s.sourceUri });
+    switch (decision.action) {
+      case 'unchanged': {
+        const jobId = this.submissionId(docId);
+        await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: inspection.checksum, tag: s.tag, generation: 0, op: 'ingest', status: 'SKIPPED', reason: 'unchanged' });
+        return { job_id: jobId, source_uri: s.sourceUri, status: 'SKIPPED', reason: 'unchanged', error: null };
+      }
+      case 'dup': {
+        const current = await this.state.get(decision.jobId);
+        return { job_id: decision.jobId, source_uri: s.sourceUri, status: current?.status ?? 'PENDING', error: null };
+      }
+      case 'absent':
+        throw new Error('unreachable: ingest admission never answers absent');
+      case 'start':
+      case 'park': {
+        const data = this.jobData(decision.jobId, 'ingest', s.tag, s.sourceUri, inspection.checksum, s.contentType);
+        await this.artifacts.put(artifactKeys.source(data.jobId), Buffer.from(inspection.text));
+        await this.state.create({ jobId: data.jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: inspection.checksum,
+          tag: s.tag, generation: data.generation, op: 'ingest', status: 'PENDING', reason: decision.action === 'park' ? 'parked' : undefined });
+        if (decision.action === 'start') await this.flows.add(ingestFlow(this.config, data));
+        else if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+        return { job_id: data.jobId, source_uri: s.sourceUri, status: 'PENDING', error: null };
+      }
+    }
+  }
+
+  /** Admits a tombstone: vector{delete} → graph{delete} → verify{delete}, ending DELETED. */
+  async tombstone(sourceUri: string, tag: string): Promise<SubmitResult> {
+    const docId = documentIdOf(tag, sourceUri);
+    const decision = await this.ledger.admit({ documentId: docId, checksum: '', pipelineVersion: this.pipelineVersion, force: false, op: 'delete', tag, sourceUri });
+    if (decision.action === 'absent') {
+      const jobId = this.submissionId(docId);
+      await this.state.create({ jobId, sourceUri, contentType: '', checksum: '', tag, generation: 0, op: 'delete', status: 'SKIPPED', reason: 'not_found' });
+      return { job_id: jobId, source_uri: sourceUri, status: 'SKIPPED', reason: 'not_found', error: null };
+    }
+    if (decision.action === 'dup' || decision.action === 'unchanged') {
+      const jobId = decision.action === 'dup' ? decision.jobId : decision.completedJobId;
+      return { job_id: jobId, source_uri: sourceUri, status: (await this.state.get(jobId))?.status ?? 'PENDING', error: null };
+    }
+    const data = this.jobData(decision.jobId, 'delete', tag, sourceUri, '', '');
+    await this.state.create({ jobId: data.jobId, sourceUri, contentType: '', checksum: '', tag, generation: data.generation, op: 'delete', status: 'PENDING' });
+    if (decision.action === 'start') await this.flows.add(deleteFlow(this.config, data));
+    else if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+    return { job_id: data.jobId, source_uri: sourceUri, status: 'PENDING', error: null };
+  }
+
+  /** Ends a chain: final status, ledger completion, artifacts released, and the parked version started. */
+  async finishChain(data: StageJobData, outcome: ChainOutcome, extra: { error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
+    await this.state.setStatus(data.jobId, outcome, extra);
+    const next = await this.ledger.finish(data.documentId, data.jobId, data.generation, outcome, this.pipelineVersion);
+    // A FAILED chain keeps its artifacts so it can be resumed (ingestctl retry); the janitor expires them.
+    if (outcome !== 'FAILED') await this.artifacts.deleteJob(data.jobId);
+    if (next) await this.startParked(next);
+  }
+
+  /** True when the ledger already holds a newer generation than this job's (DESIGN §4: SUPERSEDED). */
+  async isSuperseded(data: StageJobData): Promise<boolean> {
+    return (await this.ledger.latestGeneration(data.documentId)) > data.generation;
+  }
+
+  async close(): Promise<void> {
+    await this.flows.close();
+  }
+
+  private async startParked(jobId: string): Promise<void> {
+    const st = await this.state.get(jobId);
+    if (!st) {
+      this.logger.error('parked job has no state; cannot start it', { job_id: jobId });
+      return;
+    }
+    const data = this.jobData(jobId, st.op, st.tag, st.source_uri, st.checksum, st.content_type);
+    await this.state.setStatus(jobId, 'PENDING', { reason: '' });
+    await this.flows.add(st.op === 'delete' ? deleteFlow(this.config, data) : ingestFlow(this.config, data));
+  }
+
+  private async retireParked(jobId: string): Promise<void> {
+    await this.state.setStatus(jobId, 'SUPERSEDED', { reason: 'a newer version arrived before this one started' });
+    await this.artifacts.deleteJob(jobId);
+  }
+
+  private jobData(jobId: string, op: 'ingest' | 'delete', tag: string, sourceUri: string, checksum: string, contentType: string): StageJobData {
+    const parsed = parseJobId(jobId);
+    if (!parsed) throw new Error(`INTERNAL: malformed job id ${jobId}`);
+    return { v: 1, op, jobId, documentId: parsed.documentId, generation: parsed.generation, tag, sourceUri, checksum, contentType };
+  }
+
+  /** Ids for submissions that start no chain (REJECTED, SKIPPED): never of the `-g<n>` form. */
+  private submissionId(docId: string): string {
+    return `${docId}-s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  }
+}

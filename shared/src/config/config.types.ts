@@ -1,0 +1,74 @@
+import type { StageName } from '../queue/topology.js';
+
+export interface StageSettings {
+  readonly concurrency: number;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly lockDurationMs: number;
+}
+
+export interface SampleQuery {
+  readonly q: string;
+  readonly expect_source: string;
+  readonly min_confidence?: number;
+}
+
+export interface TagSettings {
+  readonly minConfidence?: number;
+  readonly sampleQueries?: readonly SampleQuery[];
+}
+
+export interface IngestSettings {
+  readonly programs: readonly string[];
+  readonly tags: Readonly<Record<string, TagSettings>>;
+}
+
+export interface AppConfig {
+  readonly dataDir: string;
+  /** Reports land in <reportsDir>/ingest/<UTC timestamp>-<job_id>/ (DESIGN §7). */
+  readonly reportsDir: string;
+  readonly redis: { readonly url: string | null; readonly spawnBinary: string };
+  readonly queue: {
+    readonly prefix: string;
+    readonly completedRetentionAgeSeconds: number;
+    readonly completedRetentionCount: number;
+    readonly eventsMaxLen: number;
+  };
+  readonly stages: Readonly<Record<StageName, StageSettings>>;
+  readonly admission: { readonly maxBytes: number; readonly maxInFlight: number; readonly controlByteRatio: number };
+  readonly parse: {
+    readonly maxSectionTokens: number;
+    readonly maxDepth: number;
+    readonly segmentBytes: number;
+    readonly timeoutMs: number;
+    readonly maxOldGenerationSizeMb: number;
+    readonly workerThreads: number;
+  };
+  readonly embedder: {
+    readonly kind: 'hash' | 'http';
+    readonly dimensions: number;
+    readonly batchSize: number;
+    readonly url?: string;
+    readonly model?: string;
+  };
+  readonly graph: { readonly kind: 'ladybug' | 'neo4j' };
+  readonly vector: { readonly kind: 'lancedb' | 'qdrant' };
+  readonly retrieval: { readonly legK: number; readonly rrfK: number };
+  readonly verify: { readonly selfQueryTopK: number };
+  readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };
+  readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
+  readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string };
+  readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
+  readonly logging: { readonly level: 'error' | 'warn' | 'info' | 'debug' | 'silent'; readonly format: 'json' | 'pretty' };
+  /** config/ingest.yaml */
+  readonly ingest: IngestSettings;
+  /** Secrets and deployment facts read from the environment only (never from files, never logged). */
+  readonly secrets: {
+    readonly neo4jUri?: string;
+    readonly neo4jUser?: string;
+    readonly neo4jPassword?: string;
+    readonly qdrantUrl?: string;
+    readonly qdrantApiKey?: string;
+    readonly embedderApiKey?: string;
+  };
+}

@@ -1,0 +1,27 @@
+// The curated public API of @ingest/shared. Services import from here only.
+export * from './domain/model.js';
+export type { GraphStore, GraphWriteResult, StoredDocument, GraphCounts } from './ports/graph-store.js';
+export type { VectorStore, StoredPoint, SearchOptions } from './ports/vector-store.js';
+export type { Embedder } from './ports/embedder.js';
+export type { ArtifactStore } from './ports/artifact-store.js';
+export * from './ids/ids.js';
+export * from './errors/errors.js';
+export { loadConfig, ConfigError, REPO_ROOT, type LoadConfigOptions } from './config/load-config.js';
+export type { AppConfig, StageSettings, SampleQuery, TagSettings, IngestSettings } from './config/config.types.js';
+export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
+export * from './queue/topology.js';
+export { createRedis, checkEvictionPolicy } from './queue/redis.js';
+export { ingestFlow, deleteFlow } from './queue/flows.js';
+export { createStageWorker, type StageWorkerOptions } from './queue/stage-worker.js';
+export * from './pipeline/stage.types.js';
+export * from './pipeline/artifacts.types.js';
+export { keys } from './ledger/keys.js';
+export { Ledger, type AdmitDecision, type LedgerEntry } from './ledger/ledger.js';
+export { JobStateStore, type JobState, type ProgressEvent, type NewJobState } from './ledger/job-state.js';
+export { TieredArtifactStore } from './artifacts/artifact-store.js';
+export { inspectSubmission, contentTypeOf, type Inspection } from './admission/inspect.js';
+export { Pipeline, PIPELINE_CODE_VERSION, type Submission, type SubmitResult, type ChainOutcome } from './admission/pipeline.js';
+export { hybridQuery, type Evidence, type QueryAnswer, type QueryOptions, type RetrievalDeps } from './retrieval/hybrid.js';
+export * from './report/report.js';
+export { SingleWriter } from './util/single-writer.js';
+export { openGraphStore, openVectorStore, createEmbedder } from './runtime/stores.js';

@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import { keys } from './keys.js';
+import type { JobStatus, StageName } from '../queue/topology.js';
+
+/** The `ingest:state:<job_id>` hash as read back (DESIGN §7). */
+export interface JobState {
+  readonly job_id: string;
+  readonly source_uri: string;
+  readonly content_type: string;
+  readonly checksum: string;
+  readonly tag: string;
+  readonly generation: number;
+  readonly op: 'ingest' | 'delete';
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly status: JobStatus;
+  readonly reason: string | null;
+  readonly error: { code: string; message: string } | null;
+  readonly report_path: string | null;
+  readonly timings_ms: Partial<Record<StageName, number>>;
+  readonly counts: Record<string, number>;
+}
+
+export interface ProgressEvent {
+  readonly stage: string;
+  readonly percent: number;
+  readonly message: string;
+  readonly ts: number;
+}
+
+export interface NewJobState {
+  readonly jobId: string;
+  readonly sourceUri: string;
+  readonly contentType: string;
+  readonly checksum: string;
+  readonly tag: string;
+  readonly generation: number;
+  readonly op: 'ingest' | 'delete';
+  readonly status: JobStatus;
+  readonly reason?: string;
+  readonly error?: { code: string; message: string };
+}
+
+/** Job state hash, progress events stream and the recent-jobs index. Every key expires after the TTL. */
+export class JobStateStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlSeconds: number,
+    private readonly eventsMaxLen: number,
+  ) {}
+
+  async create(s: NewJobState): Promise<void> {
+    const now = new Date().toISOString();
+    const key = keys.state(s.jobId);
+    await this.redis
+      .multi()
+      .hset(key, {
+        job_id: s.jobId,
+        source_uri: s.sourceUri,
+        content_type: s.contentType,
+        checksum: s.checksum,
+        tag: s.tag,
+        generation: String(s.generation),
+        op: s.op,
+        created_at: now,
+        updated_at: now,
+        status: s.status,
+        reason: s.reason ?? '',
+        error: s.error ? JSON.stringify(s.error) : '',
+      })
+      .expire(key, this.ttlSeconds)
+      .zadd(keys.recentJobs, Date.now(), s.jobId)
+      .exec();
+  }
+
+  async setStatus(jobId: string, status: JobStatus, extra: { reason?: string; error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
+    const fields: Record<string, string> = { status, updated_at: new Date().toISOString() };
+    if (extra.reason !== undefined) fields.reason = extra.reason;
+    if (extra.error !== undefined) fields.error = JSON.stringify(extra.error);
+    if (extra.reportPath !== undefined) fields.report_path = extra.reportPath;
+    await this.redis.hset(keys.state(jobId), fields);
+  }
+
+  /** Records a stage's duration and counts, and its status, in one round trip. */
+  async stageStarted(jobId: string, status: JobStatus, stage: StageName): Promise<void> {
+    const key = keys.state(jobId);
+    await this.redis
+      .multi()
+      .hset(key, { status, updated_at: new Date().toISOString() })
+      .xadd(keys.events(jobId), 'MAXLEN', '~', String(this.eventsMaxLen), '*', 'stage', stage, 'percent', '0', 'message', 'started', 'ts', String(Date.now()))
+      .expire(keys.events(jobId), this.ttlSeconds)
+      .exec();
+  }
+
+  async stageFinished(jobId: string, stage: StageName, ms: number, counts: Record<string, number>): Promise<void> {
+    const fields: Record<string, string> = { [`ms_${stage}`]: String(Math.round(ms)) };
+    for (const [k, v] of Object.entries(counts)) fields[`count_${k}`] = String(v);
+    await this.redis
+      .multi()
+      .hset(keys.state(jobId), fields)
+      .xadd(keys.events(jobId), 'MAXLEN', '~', String(this.eventsMaxLen), '*', 'stage', stage, 'percent', '100', 'message', 'done', 'ts', String(Date.now()))
+      .exec();
+  }
+
+  async event(jobId: string, e: Omit<ProgressEvent, 'ts'>): Promise<void> {
+    await this.redis.xadd(keys.events(jobId), 'MAXLEN', '~', String(this.eventsMaxLen), '*', 'stage', e.stage, 'percent', String(e.percent), 'message', e.message, 'ts', String(Date.now()));
+  }
+
+  async events(jobId: string, afterId = '-'): Promise<{ id: string; event: ProgressEvent }[]> {
+    const start = afterId === '-' ? '-' : `(${afterId}`;
+    const rows = await this.redis.xrange(keys.events(jobId), start, '+');
+    return rows.map(([id, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+      return { id, event: { stage: f.stage ?? '', percent: Number(f.percent ?? 0), message: f.message ?? '', ts: Number(f.ts ?? 0) } };
+    });
+  }
+
+  async get(jobId: string): Promise<JobState | null> {
+    const h = await this.redis.hgetall(keys.state(jobId));
+    if (!h.job_id) return null;
+    const timings: Partial<Record<StageName, number>> = {};
+    const counts: Record<string, number> = {};
+    for (const [k, v] of Object.entries(h)) {
+      if (k.startsWith('ms_')) timings[k.slice(3) as StageName] = Number(v);
+      if (k.startsWith('count_')) counts[k.slice(6)] = Number(v);
+    }
+    return {
+      job_id: h.job_id,
+      source_uri: h.source_uri ?? '',
+      content_type: h.content_type ?? '',
+      checksum: h.checksum ?? '',
+      tag: h.tag ?? '',
+      generation: Number(h.generation ?? 0),
+      op: (h.op as 'ingest' | 'delete') ?? 'ingest',
+      created_at: h.created_at ?? '',
+      updated_at: h.updated_at ?? '',
+      status: h.status as JobStatus,
+      reason: h.reason ? h.reason : null,
+      error: h.error ? (JSON.parse(h.error) as { code: string; message: string }) : null,
+      report_path: h.report_path ? h.report_path : null,
+      timings_ms: timings,
+      counts,
+    };
+  }
+
+  async recent(limit: number): Promise<string[]> {
+    return this.redis.zrevrange(keys.recentJobs, 0, limit - 1);
+  }
+}

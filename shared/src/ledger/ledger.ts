@@ -1,0 +1,136 @@
+import type { Redis } from 'ioredis';
+import { keys } from './keys.js';
+
+/**
+ * The per-document ledger (DESIGN §4), a Redis hash rebuildable from the graph. Admission is one Lua
+ * compare-and-set, so two submissions of one document never both start a flow: one version in flight,
+ * the newest later one parked as pending (an older parked one is superseded), unchanged content skipped.
+ * Generations only grow; ids are never reused.
+ */
+const ADMIT = `
+local h = KEYS[1]
+local docId, checksum, pv, force, op, tag, uri = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local f = redis.call('HMGET', h, 'completed_checksum', 'pipeline_version', 'in_flight', 'in_flight_checksum',
+  'in_flight_op', 'pending_job', 'pending_checksum', 'pending_op', 'generation', 'completed_generation')
+local completed, cpv, inflight, ifchk, ifop, pjob, pchk, pop = f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+local gen = tonumber(f[9] or '0') or 0
+local cgen = f[10]
+if inflight and inflight ~= '' then
+  if pjob and pjob ~= '' then
+    if pchk == checksum and pop == op and force ~= '1' then return {'dup', pjob, ''} end
+  elseif ifchk == checksum and ifop == op and force ~= '1' then
+    return {'dup', inflight, ''}
+  end
+  gen = gen + 1
+  local job = docId .. '-g' .. gen
+  redis.call('HSET', h, 'generation', gen, 'pending_job', job, 'pending_checksum', checksum, 'pending_op', op,
+    'tag', tag, 'source_uri', uri)
+  return {'park', job, pjob or ''}
+end
+if op == 'delete' then
+  if not cgen or cgen == '' then return {'absent', '', ''} end
+elseif completed == checksum and cpv == pv and force ~= '1' then
+  return {'unchanged', docId .. '-g' .. cgen, ''}
+end
+gen = gen + 1
+local job = docId .. '-g' .. gen
+redis.call('HSET', h, 'generation', gen, 'in_flight', job, 'in_flight_checksum', checksum, 'in_flight_op', op,
+  'tag', tag, 'source_uri', uri, 'status', 'PENDING', 'last_job', job)
+return {'start', job, ''}
+`;
+
+/**
+ * Ends the chain of ARGV[1] if it is the one in flight: records completion, then promotes the parked
+ * version (returned so the caller starts its flow).
+ */
+const FINISH = `
+local h = KEYS[1]
+local job, outcome, gen, pv = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local f = redis.call('HMGET', h, 'in_flight', 'in_flight_checksum', 'pending_job', 'pending_checksum', 'pending_op')
+if f[1] ~= job then return {'stale', ''} end
+if outcome == 'DONE' then
+  redis.call('HSET', h, 'completed_checksum', f[2], 'completed_generation', gen, 'pipeline_version', pv)
+elseif outcome == 'DELETED' then
+  redis.call('HDEL', h, 'completed_checksum', 'completed_generation', 'pipeline_version')
+end
+redis.call('HSET', h, 'status', outcome, 'last_job', job)
+if f[3] and f[3] ~= '' then
+  redis.call('HSET', h, 'in_flight', f[3], 'in_flight_checksum', f[4], 'in_flight_op', f[5], 'status', 'PENDING')
+  redis.call('HDEL', h, 'pending_job', 'pending_checksum', 'pending_op')
+  return {'promote', f[3]}
+end
+redis.call('HSET', h, 'in_flight', '')
+return {'idle', ''}
+`;
+
+export type AdmitDecision =
+  | { action: 'start'; jobId: string }
+  | { action: 'park'; jobId: string; supersededJobId: string | null }
+  | { action: 'dup'; jobId: string }
+  | { action: 'unchanged'; completedJobId: string }
+  | { action: 'absent' };
+
+export interface LedgerEntry {
+  readonly documentId: string;
+  readonly tag: string;
+  readonly sourceUri: string;
+  readonly generation: number;
+  readonly completedGeneration: number | null;
+  readonly completedChecksum: string | null;
+  readonly pipelineVersion: string | null;
+  readonly inFlight: string | null;
+  readonly pendingJob: string | null;
+  readonly status: string;
+  readonly lastJob: string | null;
+}
+
+export class Ledger {
+  constructor(private readonly redis: Redis) {}
+
+  async admit(a: { documentId: string; checksum: string; pipelineVersion: string; force: boolean; op: 'ingest' | 'delete'; tag: string; sourceUri: string }): Promise<AdmitDecision> {
+    const [action, job, other] = (await this.redis.eval(ADMIT, 1, keys.ledger(a.documentId), a.documentId, a.checksum,
+      a.pipelineVersion, a.force ? '1' : '0', a.op, a.tag, a.sourceUri)) as [string, string, string];
+    await this.redis.sadd(keys.tagDocuments(a.tag), a.documentId);
+    switch (action) {
+      case 'start': return { action, jobId: job };
+      case 'park': return { action, jobId: job, supersededJobId: other || null };
+      case 'dup': return { action, jobId: job };
+      case 'unchanged': return { action, completedJobId: job };
+      default: return { action: 'absent' };
+    }
+  }
+
+  /** Returns the job id of the parked version to start now, if any. */
+  async finish(documentId: string, jobId: string, generation: number, outcome: string, pipelineVersion: string): Promise<string | null> {
+    const [action, next] = (await this.redis.eval(FINISH, 1, keys.ledger(documentId), jobId, outcome, String(generation), pipelineVersion)) as [string, string];
+    return action === 'promote' ? next : null;
+  }
+
+  /** The newest generation allocated for the document (a store stage older than this is superseded). */
+  async latestGeneration(documentId: string): Promise<number> {
+    return Number((await this.redis.hget(keys.ledger(documentId), 'generation')) ?? 0);
+  }
+
+  async get(documentId: string): Promise<LedgerEntry | null> {
+    const h = await this.redis.hgetall(keys.ledger(documentId));
+    if (!h.generation) return null;
+    const orNull = (v: string | undefined) => (v ? v : null);
+    return {
+      documentId,
+      tag: h.tag ?? '',
+      sourceUri: h.source_uri ?? '',
+      generation: Number(h.generation),
+      completedGeneration: h.completed_generation ? Number(h.completed_generation) : null,
+      completedChecksum: orNull(h.completed_checksum),
+      pipelineVersion: orNull(h.pipeline_version),
+      inFlight: orNull(h.in_flight),
+      pendingJob: orNull(h.pending_job),
+      status: h.status ?? '',
+      lastJob: orNull(h.last_job),
+    };
+  }
+
+  async documentsOfTag(tag: string): Promise<string[]> {
+    return this.redis.smembers(keys.tagDocuments(tag));
+  }
+}

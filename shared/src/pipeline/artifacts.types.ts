@@ -1,0 +1,39 @@
+import type { EntityRecord, MentionRecord, ReferenceRecord, SectionRecord, StepRecord } from '../domain/model.js';
+
+/** parse → `parsed.json` */
+export interface ParsedArtifact {
+  readonly title: string;
+  readonly description: string | null;
+  readonly tags: readonly string[];
+  readonly sections: readonly SectionRecord[];
+  readonly links: readonly { sectionId: string; url: string }[];
+}
+
+/** extract → `extracted.json` */
+export interface ExtractedArtifact {
+  readonly entities: readonly EntityRecord[];
+  readonly mentions: readonly MentionRecord[];
+  readonly steps: readonly StepRecord[];
+  readonly references: readonly ReferenceRecord[];
+}
+
+/** embed → `embeddings.json`: only the sections that had no vector for their content yet. */
+export interface EmbeddingsArtifact {
+  readonly embeddingVersion: string;
+  readonly dimensions: number;
+  readonly ids: readonly string[];
+  /** Float32 little-endian, ids.length × dimensions, base64. */
+  readonly data: string;
+}
+
+export function packVectors(vectors: readonly (readonly number[])[], dimensions: number): string {
+  const buf = new Float32Array(vectors.length * dimensions);
+  vectors.forEach((v, i) => buf.set(v, i * dimensions));
+  return Buffer.from(buf.buffer).toString('base64');
+}
+
+export function unpackVectors(data: string, count: number, dimensions: number): number[][] {
+  const bytes = Buffer.from(data, 'base64');
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return Array.from({ length: count }, (_, i) => Array.from(floats.subarray(i * dimensions, (i + 1) * dimensions)));
+}

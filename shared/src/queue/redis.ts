@@ -1,0 +1,20 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Workers and QueueEvents wait for Redis forever (maxRetriesPerRequest: null, BullMQ requires it);
+ * producers fail fast so an API call answers instead of hanging while Redis is down.
+ */
+export function createRedis(url: string, role: 'worker' | 'producer', name?: string): Redis {
+  const options: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name }
+      : { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, connectionName: name };
+  return new Redis(url, options);
+}
+
+/** Warns loudly (returns the problem) when Redis may evict BullMQ keys. */
+export async function checkEvictionPolicy(redis: Redis): Promise<string | null> {
+  const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  const policy = reply[1];
+  return policy === 'noeviction' ? null : `Redis maxmemory-policy is ${policy}; BullMQ needs noeviction or jobs can vanish`;
+}

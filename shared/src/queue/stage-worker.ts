@@ -1,0 +1,98 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Ajv } from 'ajv';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/config.types.js';
+import { describeError, ErrorCode, PipelineError } from '../errors/errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { JobStateStore } from '../ledger/job-state.js';
+import type { StageContext, StageFn, StageResultBase } from '../pipeline/stage.types.js';
+import { STAGES, STATUS_OF_STAGE, stageJobDataSchema, type StageJobData, type StageName } from './topology.js';
+
+const validatePayload = new Ajv({ allErrors: true }).compile<StageJobData>(stageJobDataSchema);
+
+export interface StageWorkerOptions<D, U, R extends StageResultBase> {
+  readonly stage: StageName;
+  readonly fn: StageFn<D, U, R>;
+  readonly deps: D;
+  readonly connection: Redis;
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  readonly state: JobStateStore;
+  /** Called once when a job of this stage has failed for good (chain parked as FAILED). */
+  readonly onFinalFailure: (data: StageJobData, error: { code: string; message: string }) => Promise<void>;
+  /** Called with each job's wall time and outcome (metrics). */
+  readonly onJobFinished?: (stage: StageName, ms: number, outcome: 'completed' | 'failed') => void;
+  readonly concurrency?: number;
+}
+
+/** The one place that knows BullMQ: turns a stage function into a Worker (DESIGN §2, research/style.md B3). */
+export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorkerOptions<D, U, R>): Worker<StageJobData, R> {
+  const settings = o.config.stages[o.stage];
+  const first = o.stage === STAGES[0];
+
+  const processor = async (job: Job<StageJobData, R>, _token?: string, signal?: AbortSignal): Promise<R> => {
+    if (!validatePayload(job.data)) {
+      throw new UnrecoverableError(`${ErrorCode.PayloadInvalid}: ${JSON.stringify(validatePayload.errors?.slice(0, 3))}`);
+    }
+    const data = job.data;
+    const attempt = job.attemptsMade + 1;
+    const logger = o.logger.child({ job_id: data.jobId, stage: o.stage, attempt });
+    let upstream: U | undefined;
+    // A tombstone chain starts at `vector`; an ingest chain at `parse`.
+    const chainStart = data.op === 'delete' ? 'vector' : first ? o.stage : null;
+    if (chainStart !== o.stage) {
+      const values = Object.values((await job.getChildrenValues()) ?? {}) as U[];
+      upstream = values[0];
+      if (upstream === undefined) {
+        throw new UnrecoverableError(`${ErrorCode.MissingUpstream}: ${o.stage} has no result from the stage before it`);
+      }
+    }
+    await o.state.stageStarted(data.jobId, data.op === 'delete' ? 'DELETING' : STATUS_OF_STAGE[o.stage], o.stage);
+    const ctx: StageContext = {
+      logger,
+      signal: signal ?? new AbortController().signal,
+      attempt,
+      progress: async (percent, message) => {
+        await Promise.all([job.updateProgress(percent), o.state.event(data.jobId, { stage: o.stage, percent, message })]);
+      },
+    };
+    const started = performance.now();
+    try {
+      const result = await o.fn({ job: data, upstream }, o.deps, ctx);
+      const ms = performance.now() - started;
+      await o.state.stageFinished(data.jobId, o.stage, ms, result.counts);
+      o.onJobFinished?.(o.stage, ms, 'completed');
+      return result;
+    } catch (error) {
+      o.onJobFinished?.(o.stage, performance.now() - started, 'failed');
+      const described = describeError(error);
+      logger.warn('stage failed', { code: described.code, message: described.message });
+      if (error instanceof PipelineError && !error.retryable) {
+        throw new UnrecoverableError(`${described.code}: ${described.message}`);
+      }
+      throw error;
+    }
+  };
+
+  const worker = new Worker<StageJobData, R>(o.stage, processor, {
+    connection: o.connection,
+    prefix: o.config.queue.prefix,
+    concurrency: o.concurrency ?? settings.concurrency,
+    lockDuration: settings.lockDurationMs,
+    maxStalledCount: 2,
+    // A limiter is required for rateLimit() to work (DESIGN §6); this one never binds by itself.
+    limiter: { max: 100_000, duration: 1000 },
+    autorun: false,
+  });
+
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    o.onFinalFailure(job.data, describeError(error)).catch((e: unknown) =>
+      o.logger.error('could not record final failure', { job_id: job.data.jobId, err: describeError(e) }),
+    );
+  });
+  worker.on('error', (error) => o.logger.error('worker error', { stage: o.stage, err: describeError(error) }));
+  return worker;
+}
