@@ -25,3 +25,5 @@ export { hybridQuery, type Evidence, type QueryAnswer, type QueryOptions, type R
 export * from './report/report.js';
 export { SingleWriter } from './util/single-writer.js';
 export { openGraphStore, openVectorStore, createEmbedder } from './runtime/stores.js';
+export { openRuntime, workerOptions, pipelineVersionOf, type Runtime } from './runtime/runtime.js';
+export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';

@@ -1,1 +1,2 @@
 export { embedStage, embeddingInput, type EmbedDeps, type EmbedResult } from './embed.stage.js';
+export { startEmbedWorker } from './worker.js';

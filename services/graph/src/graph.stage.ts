@@ -27,7 +27,7 @@ export interface GraphResult extends StageResultBase {
  * outgoing edges replaced. Sections that left the document are removed by the vector stage, once the
  * new vectors exist, so retrieval never loses a section in between.
  */
-export const graphStage: StageFn<GraphDeps, GraphResult, GraphResult> = async ({ job, upstream }, deps) => {
+export const graphStage: StageFn<GraphDeps, GraphResult, GraphResult> = async ({ job, upstream }, deps): Promise<GraphResult> => {
   if (job.op === 'delete') {
     const removed = await deps.graph.deleteDocument(job.documentId);
     return { v: 1, counts: { graph_sections_deleted: removed } };

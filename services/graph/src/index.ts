@@ -1,1 +1,2 @@
 export { graphStage, type GraphDeps, type GraphResult, type Changes } from './graph.stage.js';
+export { startGraphWorker } from './worker.js';

@@ -20,7 +20,7 @@ export interface VectorResult extends StageResultBase {
  * Upserts the new vectors, then removes — in both stores — the document's sections and points that are
  * not in this version (DESIGN §4). The graph is one hop ahead of the vectors only between the two stages.
  */
-export const vectorStage: StageFn<VectorDeps, VectorResult, VectorResult> = async ({ job, upstream }, deps) => {
+export const vectorStage: StageFn<VectorDeps, VectorResult, VectorResult> = async ({ job, upstream }, deps): Promise<VectorResult> => {
   if (job.op === 'delete') {
     const removed = await deps.vectors.deleteDocument(job.documentId);
     return { v: 1, counts: { vectors_deleted: removed } };

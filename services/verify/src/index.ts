@@ -1,1 +1,2 @@
-export { verifyStage, runSampleQuery, type VerifyDeps, type VerifyResult, type VerifyUpstream } from './verify.stage.js';
+export { verifyStage, type VerifyDeps, type VerifyResult, type VerifyUpstream } from './verify.stage.js';
+export { startVerifyWorker } from './worker.js';

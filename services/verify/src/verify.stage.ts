@@ -1,5 +1,5 @@
 import {
-  parityOf,
+  parityOf, runSampleQuery,
   type ChainOutcome, type GraphStore, type IngestReport, type QueryAnswer, type SampleQuery, type SampleQueryResult,
   type StageFn, type StageJobData, type StageResultBase, type VectorStore, type JobState,
 } from '@ingest/shared';
@@ -27,20 +27,6 @@ export interface VerifyResult extends StageResultBase {
   readonly ready_for_queries: boolean;
   readonly drift_pct: number;
   readonly report_path: string;
-}
-
-/** Runs a sample query and judges it: an expected source among the top evidence, at enough confidence. */
-export async function runSampleQuery(query: VerifyDeps['query'], tag: string, s: SampleQuery, limit: number): Promise<SampleQueryResult> {
-  const answer = await query(s.q, { tag, limit });
-  const match = answer.evidence.find((e) => e.source_uri.endsWith(s.expect_source));
-  const top = match ?? answer.evidence[0];
-  return {
-    q: s.q,
-    expect_source: s.expect_source,
-    top_evidence: top ? { source_uri: top.source_uri, section_id: top.section_id, title: top.title, snippet: top.snippet } : null,
-    confidence: answer.confidence,
-    passed: match !== undefined && answer.confidence >= (s.min_confidence ?? 0),
-  };
 }
 
 /**

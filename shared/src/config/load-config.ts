@@ -52,6 +52,8 @@ export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Programmatic overrides (CLI flags, tests), applied after files and environment. */
   readonly overrides?: Json;
+  /** Replaces config/ingest.yaml (tests). */
+  readonly ingest?: IngestSettings;
 }
 
 /** Loads, merges, validates (all errors listed, unknown keys rejected) and freezes the configuration. */
@@ -71,7 +73,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const problems: string[] = [];
   if (!validateApp(merged)) problems.push(...describe('settings', validateApp.errors));
   const ingestFile = path.join(dir, 'ingest.yaml');
-  const ingest = existsSync(ingestFile) ? readYaml(ingestFile) : { programs: [], tags: {} };
+  const ingest = options.ingest ?? (existsSync(ingestFile) ? readYaml(ingestFile) : { programs: [], tags: {} });
   if (!validateIngest(ingest)) problems.push(...describe('ingest.yaml', validateIngest.errors));
   if (problems.length > 0) throw new ConfigError(problems);
 

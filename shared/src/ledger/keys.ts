@@ -8,6 +8,7 @@ export const keys = {
   recentJobs: 'ingest:jobs',
   /** Set of document ids per tag, for tag-wide verify and reconcile. */
   tagDocuments: (tag: string) => `ingest:tag:${tag}`,
+  sourceTags: (sourceUri: string) => `ingest:source-tags:${sourceUri}`,
   artifact: (key: string) => `ingest:artifact:${key}`,
   artifactIndex: (jobId: string) => `ingest:artifacts:${jobId}`,
   run: (runId: string) => `ingest:run:${runId}`,

@@ -90,7 +90,7 @@ export class Ledger {
   async admit(a: { documentId: string; checksum: string; pipelineVersion: string; force: boolean; op: 'ingest' | 'delete'; tag: string; sourceUri: string }): Promise<AdmitDecision> {
     const [action, job, other] = (await this.redis.eval(ADMIT, 1, keys.ledger(a.documentId), a.documentId, a.checksum,
       a.pipelineVersion, a.force ? '1' : '0', a.op, a.tag, a.sourceUri)) as [string, string, string];
-    await this.redis.sadd(keys.tagDocuments(a.tag), a.documentId);
+    await this.redis.multi().sadd(keys.tagDocuments(a.tag), a.documentId).sadd(keys.sourceTags(a.sourceUri), a.tag).exec();
     switch (action) {
       case 'start': return { action, jobId: job };
       case 'park': return { action, jobId: job, supersededJobId: other || null };
@@ -128,6 +128,11 @@ export class Ledger {
       status: h.status ?? '',
       lastJob: orNull(h.last_job),
     };
+  }
+
+  /** Tags under which a source URI was ever submitted (so `ingestctl delete URI` needs no tag). */
+  async tagsOfSource(sourceUri: string): Promise<string[]> {
+    return this.redis.smembers(keys.sourceTags(sourceUri));
   }
 
   async documentsOfTag(tag: string): Promise<string[]> {

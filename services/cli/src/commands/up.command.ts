@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkEvictionPolicy, createLogger, loadConfig } from '@ingest/shared';
+import { startEmbeddedSystem } from '../embedded.js';
+import { spawnRedis, type SpawnedRedis } from '../redis-server.js';
+import { CliError } from '../client.js';
+
+export interface UpFlags {
+  readonly data?: string;
+  readonly watch: readonly string[];
+  readonly source: readonly string[];
+  readonly port?: number;
+  readonly processes: boolean;
+}
+
+const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
+
+/** Runs the whole system on the embedded default in the foreground until SIGINT/SIGTERM. */
+export async function upCommand(f: UpFlags): Promise<number> {
+  if (f.processes) throw new CliError('USAGE', '--processes is not available in this build yet; run without it');
+  const watchDirs = [...f.watch, ...f.source.filter((s) => !/^[a-z0-9]+:\/\//i.test(s))];
+  const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s));
+  if (remote.length > 0) throw new CliError('USAGE', `S3 and HTTP sources are not available in this build yet: ${remote.join(', ')}`);
+  const overrides: Record<string, unknown> = {};
+  if (f.data) overrides.dataDir = f.data;
+  if (f.port !== undefined) overrides.dashboard = { port: f.port };
+  if (watchDirs.length > 0) overrides.watch = { dirs: watchDirs };
+  let config = loadConfig({ overrides });
+  const logger = createLogger({ service: 'ingestctl-up', ...config.logging });
+  await mkdir(config.dataDir, { recursive: true });
+  const runtimeFile = path.join(config.dataDir, 'runtime.json');
+
+  const token = config.dashboard.token ?? randomBytes(24).toString('base64url');
+  if (!config.dashboard.token && !isLoopback(config.dashboard.host)) throw new CliError('USAGE', 'refusing a non-loopback bind without INGEST_DASHBOARD_TOKEN');
+  let redis: SpawnedRedis | null = null;
+  if (!config.redis.url) {
+    // The password persists beside the AOF so a restart reopens the same data.
+    const secretFile = path.join(config.dataDir, 'redis.secret');
+    const password = await readFile(secretFile, 'utf8').catch(async () => {
+      const p = randomBytes(18).toString('base64url');
+      await writeFile(secretFile, p, { mode: 0o600 });
+      return p;
+    });
+    redis = await spawnRedis({ binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim() });
+    config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
+  }
+  const system = await startEmbeddedSystem(config, token, logger);
+  const policyProblem = await checkEvictionPolicy(system.runtime.redis).catch(() => null);
+  if (policyProblem) logger.warn(policyProblem);
+  await writeFile(runtimeFile, JSON.stringify({ dashboard_url: system.url, token, redis_url: config.redis.url, pid: process.pid }, null, 2), { mode: 0o600 });
+
+  process.stdout.write([
+    `graphrag-ingest is up (embedded: LadybugDB + LanceDB + hashing embedder)`,
+    `  API        ${system.url}/api   (token in ${runtimeFile})`,
+    `  token      ${token}`,
+    `  data       ${config.dataDir}`,
+    `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
+    `  reports    ${path.join(config.reportsDir, 'ingest')}`,
+    `Ctrl-C stops it.`,
+    '',
+  ].join('\n'));
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('shutting down');
+  const hardExit = setTimeout(() => process.exit(1), 20_000);
+  hardExit.unref();
+  await system.close();
+  await redis?.stop();
+  await rm(runtimeFile, { force: true });
+  return 0;
+}

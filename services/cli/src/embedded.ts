@@ -1,0 +1,48 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openRuntime, type AppConfig, type Logger, type Runtime } from '@ingest/shared';
+import { startParseWorker } from '@ingest/parse';
+import { startExtractWorker } from '@ingest/extract';
+import { startEmbedWorker } from '@ingest/embed';
+import { startGraphWorker } from '@ingest/graph';
+import { startVectorWorker } from '@ingest/vector';
+import { startVerifyWorker } from '@ingest/verify';
+import { createApi } from '@ingest/dashboard';
+import { startWatcher } from '@ingest/watcher';
+
+export interface EmbeddedSystem {
+  readonly runtime: Runtime;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole system in one process on the embedded default (DESIGN §3): six stage workers, the API
+ * (the only way into LadybugDB and LanceDB for other processes) and the spool watcher.
+ */
+export async function startEmbeddedSystem(config: AppConfig, token: string, logger?: Logger): Promise<EmbeddedSystem> {
+  const rt = await openRuntime(config, 'ingest', logger);
+  const workers = [startParseWorker(rt), startExtractWorker(rt), startEmbedWorker(rt), startGraphWorker(rt), startVectorWorker(rt), startVerifyWorker(rt)];
+  for (const w of workers) void w.worker.run();
+  const api = createApi(rt, token);
+  const server: Server = createServer(api.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.dashboard.port, config.dashboard.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
+  const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
+  return {
+    runtime: rt,
+    url: `http://${host}:${port}`,
+    async close() {
+      await Promise.all(watchers.map((w) => w.close()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.all(workers.map((w) => w.close()));
+      await api.close();
+      await rt.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createApi } from './api.js';
+export { requireToken, presentedToken, sameSecret } from './auth.js';

@@ -1,0 +1,2 @@
+export { startWatcher, type WatcherOptions } from './watcher.js';
+export { scanSpool, admissibleFile, isCandidate } from './spool.js';

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/config.types.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { createRedis } from '../queue/redis.js';
+import { Pipeline, PIPELINE_CODE_VERSION } from '../admission/pipeline.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { GraphStore } from '../ports/graph-store.js';
+import type { VectorStore } from '../ports/vector-store.js';
+import { hybridQuery, type QueryAnswer } from '../retrieval/hybrid.js';
+import { createEmbedder, openGraphStore, openVectorStore } from './stores.js';
+import type { StageWorkerOptions } from '../queue/stage-worker.js';
+
+/** Everything a service's composition root hands to its stage worker. */
+export interface Runtime {
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  /** Blocking connection for workers (waits for Redis forever). */
+  readonly workerRedis: Redis;
+  /** Fail-fast connection for admission, state and API reads. */
+  readonly redis: Redis;
+  readonly pipeline: Pipeline;
+  readonly embedder: Embedder;
+  readonly graph: GraphStore;
+  readonly vectors: VectorStore;
+  query(q: string, options: { tag?: string; limit: number; legs?: { vector: boolean; lexical: boolean } }): Promise<QueryAnswer>;
+  close(): Promise<void>;
+}
+
+export const pipelineVersionOf = (embedder: Embedder): string => `${PIPELINE_CODE_VERSION}+${embedder.version}`;
+
+/**
+ * Opens connections and stores for one process. In the embedded default this process is the only one
+ * that opens LadybugDB and LanceDB (DESIGN §3).
+ */
+export async function openRuntime(config: AppConfig, service: string, logger = createLogger({ service, ...config.logging })): Promise<Runtime> {
+  if (!config.redis.url) throw new Error('CONFIG: no Redis URL (set REDIS_URL or run `ingestctl up`, which spawns one)');
+  const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`);
+  const redis = createRedis(config.redis.url, 'producer', service);
+  const embedder = createEmbedder(config);
+  const [graph, vectors] = await Promise.all([openGraphStore(config), openVectorStore(config)]);
+  const pipeline = new Pipeline(config, redis, logger, pipelineVersionOf(embedder));
+  return {
+    config, logger, workerRedis, redis, pipeline, embedder, graph, vectors,
+    query: (q, o) => hybridQuery({ vectors, graph, embedder }, q, { ...config.retrieval, ...o }),
+    async close() {
+      await pipeline.close();
+      await Promise.allSettled([graph.close(), vectors.close(), embedder.close()]);
+      workerRedis.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/** The options every stage worker shares: connection, settings, state, and where a final failure goes. */
+export function workerOptions(rt: Runtime): Pick<StageWorkerOptions<unknown, unknown, never>, 'connection' | 'config' | 'logger' | 'state' | 'onFinalFailure'> {
+  return {
+    connection: rt.workerRedis,
+    config: rt.config,
+    logger: rt.logger,
+    state: rt.pipeline.state,
+    onFinalFailure: (data, error) => rt.pipeline.finishChain(data, 'FAILED', { error }),
+  };
+}
