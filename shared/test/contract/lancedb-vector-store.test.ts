@@ -1,0 +1,172 @@
+/**
+ * LanceDB vector store: the VectorStore contract on a fresh temp dir, plus what is LanceDB's own —
+ * persistence across reopen, the dimension check on open, full-text index freshness, and the throughput
+ * the embedded default needs (DESIGN §14).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { expect } from 'chai';
+import { HashEmbedder } from '../../src/adapters/embedder/hash-embedder.js';
+import { ftsTerms, LanceVectorStore, sqlString } from '../../src/adapters/vector/lancedb-vector-store.js';
+import { PipelineError } from '../../src/errors/errors.js';
+import { axisVector, point, vectorStoreContract } from './vector-store.contract.js';
+
+const dirs: string[] = [];
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lancedb-contract-'));
+  dirs.push(dir);
+  return dir;
+}
+
+after(async function () {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+vectorStoreContract('lancedb', async () => LanceVectorStore.open(await freshDir(), 16));
+
+/** Index statistics seen through a second, read-only connection (tests only; the store owns writes). */
+async function ftsStats(dir: string): Promise<{ numIndexedRows: number; numUnindexedRows: number }> {
+  const db = await lancedb.connect(dir);
+  try {
+    const table = await db.openTable('sections');
+    const stats = await table.indexStats('search_text_idx');
+    table.close();
+    if (!stats) throw new Error('no full-text index');
+    return stats;
+  } finally {
+    db.close();
+  }
+}
+
+describe('LanceVectorStore (lancedb specifics)', function () {
+  const tag = 'lance';
+
+  it('keeps points, payload and the full-text index across close and reopen', async function () {
+    const dir = await freshDir();
+    const doc = randomUUID();
+    const store = await LanceVectorStore.open(dir, 16);
+    expect(store.kind).to.equal('lancedb');
+    expect(store.dimensions).to.equal(16);
+    const p = point({ documentId: doc, tag, title: 'Sentinel', text: 'Sentinel monitors the primary.', vector: axisVector(16, 3) });
+    await store.upsert([p]);
+    await store.close();
+    await store.close(); // idempotent
+
+    const again = await LanceVectorStore.open(dir, 16);
+    try {
+      expect(await again.count(doc)).to.equal(1);
+      expect((await again.searchText('sentinel', { limit: 1 }))[0]!.id).to.equal(p.id);
+      expect((await again.searchVector(axisVector(16, 3), { limit: 1 }))[0]!.headingPath).to.deep.equal(p.headingPath);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses to open a store made for other dimensions', async function () {
+    const dir = await freshDir();
+    await (await LanceVectorStore.open(dir, 16)).close();
+    try {
+      await LanceVectorStore.open(dir, 32);
+      expect.fail('opened a 16-dimensional store as 32-dimensional');
+    } catch (error) {
+      expect(error).to.be.instanceOf(PipelineError);
+      expect((error as PipelineError).code).to.equal('BAD_EMBEDDING');
+    }
+  });
+
+  it('rejects calls after close', async function () {
+    const store = await LanceVectorStore.open(await freshDir(), 16);
+    await store.close();
+    try {
+      await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 0) })]);
+      expect.fail('upsert after close resolved');
+    } catch (error) {
+      expect((error as PipelineError).code).to.equal('STORE_UNAVAILABLE');
+    }
+  });
+
+  it('refreshes the full-text index in the background after writes', async function () {
+    const dir = await freshDir();
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 50 });
+    try {
+      await store.upsert(Array.from({ length: 30 }, (_, k) => point({ documentId: randomUUID(), tag, vector: axisVector(16, k) })));
+      expect((await ftsStats(dir)).numUnindexedRows).to.equal(30);
+      const deadline = Date.now() + 10_000;
+      while ((await ftsStats(dir)).numUnindexedRows > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(await ftsStats(dir)).to.include({ numUnindexedRows: 0, numIndexedRows: 30 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('searchText refreshes a stale index first, and otherwise scans the unindexed rows', async function () {
+    const dir = await freshDir();
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, ftsMaxUnindexedRows: 50 });
+    try {
+      const text = (k: number): string => `common words here and item number ${k}`;
+      await store.upsert(Array.from({ length: 200 }, (_, k) => point({ documentId: randomUUID(), tag, text: text(k), vector: axisVector(16, k) })));
+      expect((await ftsStats(dir)).numUnindexedRows).to.equal(200);
+      expect(await store.searchText('common', { limit: 300 })).to.have.length(200);
+      expect(await ftsStats(dir)).to.include({ numUnindexedRows: 0, numIndexedRows: 200 });
+
+      // A few rows more than the index holds: searched without waiting for a refresh.
+      const late = point({ documentId: randomUUID(), tag, text: 'a late quokka arrives', vector: axisVector(16, 1) });
+      await store.upsert([late]);
+      expect((await ftsStats(dir)).numUnindexedRows).to.equal(1);
+      expect((await store.searchText('quokka', { limit: 5 })).map((h) => h.id)).to.deep.equal([late.id]);
+      expect((await ftsStats(dir)).numUnindexedRows).to.equal(1);
+    } finally {
+      await store.close();
+    }
+    expect((await ftsStats(dir)).numUnindexedRows).to.equal(0); // close brings the index up to date
+  });
+
+  it('query helpers: SQL literals double quotes; FTS terms drop syntax', function () {
+    expect(sqlString("it's")).to.equal("'it''s'");
+    expect(sqlString("' OR '1'='1")).to.equal("''' OR ''1''=''1'");
+    expect(ftsTerms('title:"redis-cli" (OR) a\'b --port')).to.deep.equal(['title', 'redis', 'cli', 'OR', 'a', 'b', 'port']);
+    expect(ftsTerms('"():*')).to.deep.equal([]);
+  });
+
+  it('ingests ~3,000 sections of ~477 documents briskly, with concurrent jobs', async function () {
+    this.timeout(120_000);
+    const embedder = new HashEmbedder({ dimensions: 384 });
+    const store = await LanceVectorStore.open(await freshDir(), 384);
+    const words = 'redis cluster replica primary snapshot config port bind password module stream key value'.split(' ');
+    const docs = Array.from({ length: 477 }, (_, d) => ({ id: randomUUID(), sections: 4 + (d % 5) }));
+    const totalSections = docs.reduce((a, d) => a + d.sections, 0);
+    const started = performance.now();
+    let inFlight = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < docs.length) {
+        const d = docs[next++]!;
+        inFlight++;
+        const texts = Array.from({ length: d.sections }, (_, s) =>
+          Array.from({ length: 300 }, (_, w) => words[(w * 7 + s * 3 + d.sections) % words.length]).join(' ') + ` doc ${d.id} section ${s}`,
+        );
+        const vectors = await embedder.embed(texts);
+        const points = texts.map((text, s) =>
+          point({ documentId: d.id, tag: 'bench', title: `Section ${s}`, text, vector: vectors[s]! }),
+        );
+        expect(await store.upsert(points)).to.equal(points.length);
+        expect(await store.deleteDocumentExcept(d.id, points.map((p) => p.id))).to.equal(0);
+        inFlight--;
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    const elapsed = performance.now() - started;
+    expect(inFlight).to.equal(0);
+    expect(await store.count()).to.equal(totalSections);
+    const searchStarted = performance.now();
+    const hits = await store.searchText(`doc ${docs[100]!.id}`, { limit: 5 });
+    const searchMs = performance.now() - searchStarted;
+    expect(hits[0]!.documentId).to.equal(docs[100]!.id);
+    await store.close();
+    console.log(`      ${totalSections} sections / ${docs.length} documents in ${elapsed.toFixed(0)} ms (embedding included); first search ${searchMs.toFixed(0)} ms`);
+    expect(elapsed).to.be.below(30_000);
+  });
+});
