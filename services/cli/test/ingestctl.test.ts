@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
+import { expect } from 'chai';
+import { REPO_ROOT } from '@ingest/shared';
+import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
+
+const run = promisify(execFile);
+const schemaDir = path.join(REPO_ROOT, 'config/schema');
+
+async function validator(file: string) {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  return ajv.compile(JSON.parse(await readFile(path.join(schemaDir, file), 'utf8')) as object);
+}
+
+/** Runs the real launcher (scripts/ingestctl) as a user would, against the test system's API. */
+async function ingestctl(t: TestSystem, args: string[], cwd = t.dir): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(path.join(REPO_ROOT, 'scripts/ingestctl'), [...args, '--url', t.system.url, '--token', t.token], { cwd, env: { ...process.env, INGEST_URL: '', INGEST_DASHBOARD_TOKEN: '' } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('ingestctl (the DESIGN §10 contract, through scripts/ingestctl)', function () {
+  this.timeout(120_000);
+  let t: TestSystem;
+  let docs: string;
+  let jobIds: string[] = [];
+
+  before(async () => {
+    t = await startTestSystem();
+    docs = path.join(t.dir, 'docs');
+    await mkdir(docs, { recursive: true });
+    await writeFile(path.join(docs, 'aof.md'), '# Append only file\n\nThe AOF logs every write operation received by the server.\n\n## Rewrite\n\nBGREWRITEAOF compacts the log.\n');
+    await writeFile(path.join(docs, 'rdb.md'), '# Snapshots\n\nRDB files are point-in-time snapshots of the dataset.\n');
+  });
+  after(async () => t?.stop());
+
+  it('ingest --wait --json prints the run shape, every job DONE, and exits 0', async () => {
+    const r = await ingestctl(t, ['ingest', 'docs/aof.md', 'docs/rdb.md', '--tag', 'cli', '--wait', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { jobs: { job_id: string; status: string; source_uri: string; report_path: string }[]; summary: { by_status: Record<string, number>; tag_ready: boolean } };
+    const validate = await validator('cli/ingest.json');
+    expect(validate(out), JSON.stringify(validate.errors)).to.equal(true);
+    expect(out.jobs.map((j) => j.status)).to.deep.equal(['DONE', 'DONE']);
+    expect(out.jobs.map((j) => j.source_uri).sort()).to.deep.equal(['cli://cli/docs/aof.md', 'cli://cli/docs/rdb.md']);
+    expect(out.summary).to.deep.include({ tag_ready: true });
+    for (const j of out.jobs) expect(j.report_path).to.match(/ingest_report\.json$/);
+    jobIds = out.jobs.map((j) => j.job_id);
+  });
+
+  it('a second ingest reports every job SKIPPED and still exits 0', async () => {
+    const r = await ingestctl(t, ['ingest', 'docs', '--tag', 'cli', '--wait', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { jobs: { status: string }[]; summary: { by_status: Record<string, number> } };
+    expect(out.summary.by_status).to.deep.equal({ SKIPPED: 2 });
+  });
+
+  it('query --json answers with evidence from the right document and a confidence', async () => {
+    const r = await ingestctl(t, ['query', 'append only file write log', '--tag', 'cli', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { evidence: { source_uri: string }[]; confidence: number };
+    const validate = await validator('cli/query.json');
+    expect(validate(out), JSON.stringify(validate.errors)).to.equal(true);
+    expect(out.evidence[0]?.source_uri).to.equal('cli://cli/docs/aof.md');
+    expect(out.confidence).to.be.greaterThan(0);
+  });
+
+  it('status and report print their shapes', async () => {
+    const s = await ingestctl(t, ['status', jobIds[0]!, '--json']);
+    expect(s.code, s.stderr).to.equal(0);
+    const vs = await validator('cli/status-job.json');
+    expect(vs(JSON.parse(s.stdout)), JSON.stringify(vs.errors)).to.equal(true);
+    const list = await ingestctl(t, ['status', '--json']);
+    const vl = await validator('cli/status-list.json');
+    expect(vl(JSON.parse(list.stdout)), JSON.stringify(vl.errors)).to.equal(true);
+    const rep = await ingestctl(t, ['report', jobIds[0]!, '--json']);
+    const vr = await validator('ingest_report.schema.json');
+    const report = JSON.parse(rep.stdout) as { ready_for_queries: boolean };
+    expect(vr(report), JSON.stringify(vr.errors)).to.equal(true);
+    expect(report.ready_for_queries).to.equal(true);
+    const md = await ingestctl(t, ['report', jobIds[0]!, '--format', 'md']);
+    expect(md.stdout).to.match(/^# Ingest report/);
+  });
+
+  it('delete --json tombstones the document', async () => {
+    const r = await ingestctl(t, ['delete', 'cli://cli/docs/rdb.md', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { jobs: { status: string }[] };
+    const v = await validator('cli/delete.json');
+    expect(v(out), JSON.stringify(v.errors)).to.equal(true);
+    expect(out.jobs).to.have.length(1);
+  });
+
+  it('usage errors exit 2 with {code, message}; an unknown job exits 1', async () => {
+    const bad = await ingestctl(t, ['frobnicate', '--json']);
+    expect(bad.code).to.equal(2);
+    const v = await validator('cli/error.json');
+    expect(v(JSON.parse(bad.stdout)), JSON.stringify(v.errors)).to.equal(true);
+    const missing = await ingestctl(t, ['status', 'nope', '--json']);
+    expect(missing.code).to.equal(1);
+    expect(JSON.parse(missing.stdout)).to.have.property('code', 'NOT_FOUND');
+  });
+
+  it('a wrong token is a connection error (exit 2)', async () => {
+    const r = await run(path.join(REPO_ROOT, 'scripts/ingestctl'), ['status', '--json', '--url', t.system.url, '--token', 'wrong']).catch((e: { code: number; stdout: string }) => e);
+    expect((r as { code: number }).code).to.equal(2);
+    expect(JSON.parse((r as { stdout: string }).stdout)).to.have.property('code', 'UNAUTHORIZED');
+  });
+});
