@@ -1,0 +1,327 @@
+/**
+ * The embedded GraphStore on LadybugDB (DESIGN §3, §5): one Database, one Connection and one SingleWriter
+ * per store, and every call (reads too) goes through that writer. LadybugDB admits one write transaction
+ * at a time and a connection reused after a failed BEGIN can crash the process, so nothing else may touch
+ * the connection, and a connection whose transaction state is in doubt is replaced, never reused.
+ *
+ * writeVersion is a group commit: versions queued while the writer is busy are merged into one transaction
+ * (one UNWIND statement per kind of row). Inside it the stored generations are read first (the fence); a
+ * version older than what is stored, or older than another version of its document in the same batch, is
+ * answered applied=false and writes nothing.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import lbug from '@ladybugdb/core';
+import type { Database, LbugValue } from '@ladybugdb/core';
+import { isEntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
+import { ErrorCode, PermanentError } from '../../errors/errors.js';
+import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument } from '../../ports/graph-store.js';
+import { SingleWriter } from '../../util/single-writer.js';
+import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
+import { LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
+import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
+
+export interface LadybugGraphStoreOptions {
+  /** A group commit closes at this many rows (documents + sections + entities + edges); default 2000. */
+  readonly maxBatchRows?: number;
+  /** Ladybug buffer pool in bytes; Ladybug's own default (a share of RAM) when unset. */
+  readonly bufferPoolBytes?: number;
+  /**
+   * Largest database file, a power of two; default 256 GiB. Ladybug reserves this much address space per
+   * Database and does not give it back on close, so its own 8 TiB default runs out after ~15 opens.
+   */
+  readonly maxDbBytes?: number;
+}
+
+type Outcome = { ok: true; value: GraphWriteResult } | { ok: false; error: unknown };
+
+/** Database file inside the store's directory. */
+export const LADYBUG_GRAPH_FILE = 'graph.lbug';
+const DEFAULT_MAX_DB_BYTES = 2 ** 38;
+/** One store per database file per process: a second connection would be a second writer. */
+const openFiles = new Set<string>();
+
+const num = (v: LbugValue | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const str = (v: LbugValue | undefined): string => (v === null || v === undefined ? '' : String(v));
+
+export class LadybugGraphStore implements GraphStore {
+  readonly kind = 'ladybug';
+  private readonly writer: SingleWriter;
+  private readonly session: LadybugSession;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly file: string,
+    maxBatchRows: number,
+  ) {
+    this.session = new LadybugSession(db);
+    this.writer = new SingleWriter({ maxBatchRows });
+  }
+
+  /** Opens (creating if needed) the store in `dir` and creates the schema idempotently. */
+  static async open(dir: string, options: LadybugGraphStoreOptions = {}): Promise<LadybugGraphStore> {
+    const file = path.join(path.resolve(dir), LADYBUG_GRAPH_FILE);
+    if (openFiles.has(file)) {
+      throw new PermanentError(ErrorCode.StoreUnavailable, `LadybugDB ${file} is already open in this process`);
+    }
+    mkdirSync(path.dirname(file), { recursive: true });
+    openFiles.add(file);
+    let db: Database | undefined;
+    try {
+      db = new lbug.Database(file, options.bufferPoolBytes ?? 0, true, false, options.maxDbBytes ?? DEFAULT_MAX_DB_BYTES);
+      const store = new LadybugGraphStore(db, file, options.maxBatchRows ?? 2000);
+      for (const ddl of SCHEMA) await store.session.query(ddl);
+      return store;
+    } catch (error) {
+      openFiles.delete(file);
+      await db?.close().catch(() => undefined);
+      throw storeError(error, ErrorCode.StoreUnavailable);
+    }
+  }
+
+  async writeVersion(version: GraphDocumentVersion): Promise<GraphWriteResult> {
+    const checked = checkVersion(version); // bad input fails its own job, before any shared batch
+    const outcome = await this.writer.batch<CheckedVersion, Outcome>('write', checked, checked.rows, (items) =>
+      this.writeBatch(items),
+    );
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  removeSectionsExcept(documentId: string, keepSectionIds: readonly string[]): Promise<number> {
+    return this.write(async () => {
+      const rows = await this.run(MAINTAIN.removeSectionsExcept, { documentId, keep: [...keepSectionIds] });
+      return num(rows[0]?.n);
+    });
+  }
+
+  deleteDocument(documentId: string): Promise<number> {
+    return this.write(async () => {
+      const sections = num((await this.run(MAINTAIN.deleteSections, { documentId }))[0]?.n);
+      return sections + num((await this.run(MAINTAIN.deleteDocument, { documentId }))[0]?.n);
+    });
+  }
+
+  sectionHashes(documentId: string): Promise<SectionHash[]> {
+    return this.read(async () =>
+      (await this.run(READ.sectionHashes, { documentId })).map((r) => ({
+        id: str(r.id),
+        contentHash: str(r.contentHash),
+        generation: num(r.generation),
+      })),
+    );
+  }
+
+  getDocument(documentId: string): Promise<StoredDocument | null> {
+    return this.read(async () => {
+      const row = (await this.run(READ.document, { documentId }))[0];
+      return row ? toStoredDocument(row) : null;
+    });
+  }
+
+  listDocuments(tag?: string): Promise<StoredDocument[]> {
+    return this.read(async () =>
+      (tag === undefined ? await this.run(READ.documents, {}) : await this.run(READ.documentsByTag, { tag })).map(
+        toStoredDocument,
+      ),
+    );
+  }
+
+  markCompleted(documentId: string, generation: number, pipelineVersion: string): Promise<void> {
+    if (!Number.isSafeInteger(generation) || generation < 0) {
+      return Promise.reject(new PermanentError(ErrorCode.PayloadInvalid, 'generation must be an integer >= 0'));
+    }
+    return this.write(async () => {
+      if ((await this.run(READ.document, { documentId })).length === 0) {
+        throw new PermanentError(ErrorCode.NotFound, `document ${documentId} is not in the graph`);
+      }
+      await this.run(MAINTAIN.markCompleted, { documentId, generation, pipelineVersion });
+    });
+  }
+
+  expand(sectionIds: readonly string[]): Promise<SectionExpansion[]> {
+    const ids = [...new Set(sectionIds)];
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.read(async () => {
+      const found = new Set((await this.run(READ.expandSections, { ids })).map((r) => str(r.id)));
+      const neighbour = async (cypher: string): Promise<Map<string, { id: string; title: string }>> => {
+        const out = new Map<string, { id: string; title: string }>();
+        for (const r of await this.run(cypher, { ids })) {
+          if (!out.has(str(r.id))) out.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle) });
+        }
+        return out;
+      };
+      const parents = await neighbour(READ.expandParents);
+      const previous = await neighbour(READ.expandPrevious);
+      const next = await neighbour(READ.expandNext);
+      const entities = new Map<string, SectionExpansion['entities'][number][]>();
+      for (const r of await this.run(READ.expandEntities, { ids })) {
+        const kind = str(r.kind);
+        if (!isEntityKind(kind)) continue;
+        const list = entities.get(str(r.id)) ?? [];
+        list.push({ id: str(r.entityId), kind, name: str(r.name) });
+        entities.set(str(r.id), list);
+      }
+      return ids
+        .filter((id) => found.has(id))
+        .map((id) => ({
+          sectionId: id,
+          parent: parents.get(id) ?? null,
+          previous: previous.get(id) ?? null,
+          next: next.get(id) ?? null,
+          entities: entities.get(id) ?? [],
+        }));
+    });
+  }
+
+  removeOrphanEntities(): Promise<number> {
+    return this.write(async () => num((await this.run(MAINTAIN.removeOrphanEntities, {}))[0]?.n));
+  }
+
+  counts(documentId?: string): Promise<GraphCounts> {
+    return this.read(async () => {
+      if (documentId === undefined) {
+        const r = (await this.run(READ.countsAll, {}))[0] ?? {};
+        return { documents: num(r.documents), sections: num(r.sections), entities: num(r.entities), mentions: num(r.mentions), edges: num(r.edges) };
+      }
+      const r = (await this.run(READ.countsOfDocument, { documentId }))[0] ?? {};
+      const entityIds = new Set((await this.run(READ.entitiesOfDocument, { documentId })).map((e) => str(e.id)));
+      const steps = new Set<string>();
+      for (const s of await this.run(READ.stepsOfDocument, { documentId })) {
+        entityIds.add(str(s.id));
+        steps.add(`${str(s.procedureId)}\u0000${str(s.id)}`);
+      }
+      return {
+        documents: num(r.documents),
+        sections: num(r.sections),
+        entities: entityIds.size,
+        mentions: num(r.mentions),
+        edges: num(r.sectionEdges) + steps.size,
+      };
+    });
+  }
+
+  mentionsOf(sectionId: string): Promise<Map<string, number>> {
+    return this.read(async () => new Map((await this.run(READ.mentionsOf, { sectionId })).map((r) => [str(r.id), num(r.count)])));
+  }
+
+  /** Waits for queued work, then closes the connection and the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.writer.close();
+    } finally {
+      await this.session.close();
+      await this.db.close().catch(() => undefined);
+      openFiles.delete(this.file);
+    }
+  }
+
+  // ---- group commit -------------------------------------------------------------------------------
+
+  /** One transaction for the whole batch; if it fails, each document again alone so one bad row fails one job. */
+  private async writeBatch(items: CheckedVersion[]): Promise<Outcome[]> {
+    const winners = winnersByDocument(items);
+    const winning = [...winners.values()].map((i) => items[i]!);
+    const byDocument = new Map<string, Outcome>();
+    try {
+      for (const [documentId, result] of await this.writeTransaction(winning)) {
+        byDocument.set(documentId, { ok: true, value: result });
+      }
+    } catch (error) {
+      if (winning.length === 1) {
+        byDocument.set(winning[0]!.documentId, { ok: false, error: storeError(error, ErrorCode.StoreWriteFailed) });
+      } else {
+        for (const version of winning) {
+          try {
+            byDocument.set(version.documentId, { ok: true, value: (await this.writeTransaction([version])).get(version.documentId)! });
+          } catch (single) {
+            byDocument.set(version.documentId, { ok: false, error: storeError(single, ErrorCode.StoreWriteFailed) });
+          }
+        }
+      }
+    }
+    return items.map((item): Outcome => {
+      const winner = items[winners.get(item.documentId)!]!;
+      // Same generation = same version offered twice: it shares the winner's outcome; older ones are refused.
+      if (winner.generation !== item.generation) return { ok: true, value: REFUSED };
+      return byDocument.get(item.documentId)!;
+    });
+  }
+
+  /** Writes versions (one per document) in one transaction; returns each document's result. */
+  private writeTransaction(versions: readonly CheckedVersion[]): Promise<Map<string, GraphWriteResult>> {
+    return this.session.transaction(async () => {
+      const stored = new Map<string, number>();
+      for (const r of await this.session.runList(WRITE.storedGenerations, 'ids', versions.map((v) => v.documentId))) {
+        stored.set(str(r.id), num(r.generation));
+      }
+      const results = new Map<string, GraphWriteResult>();
+      const applicable = versions.filter((v) => {
+        const fenced = (stored.get(v.documentId) ?? -1) > v.generation;
+        results.set(v.documentId, fenced ? REFUSED : v.result);
+        return !fenced;
+      });
+      if (applicable.length === 0) return results;
+      const rows = mergeRows(applicable, new Set(stored.keys()));
+      // Replace: first the steps of procedures these sections mention, then every outgoing edge. Procedures
+      // are looked up by id too: one left behind by a deleted document keeps its steps until the janitor.
+      await this.session.runList(WRITE.deleteStepsOfMentionedProcedures, 'ids', rows.replacedSectionIds);
+      await this.session.runList(WRITE.deleteStepsOfProcedures, 'ids', rows.procedureIds);
+      await this.session.runList(WRITE.deleteOutgoing, 'ids', rows.replacedSectionIds);
+      await this.session.runList(WRITE.deleteIncomingParent, 'ids', rows.replacedSectionIds);
+      await this.session.runList(WRITE.upsertDocuments, 'rows', rows.documents);
+      await this.session.runList(WRITE.upsertSections, 'rows', rows.mergedSections);
+      await this.session.runList(WRITE.createSections, 'rows', rows.createdSections);
+      await this.session.runList(WRITE.upsertEntities, 'rows', rows.entities);
+      await this.session.runList(WRITE.createNextChunk, 'rows', rows.nextChunks);
+      await this.session.runList(WRITE.createSubsection, 'rows', rows.subsections);
+      await this.session.runList(WRITE.createMentions, 'rows', rows.mentions);
+      await this.session.runList(WRITE.createSteps, 'rows', rows.steps);
+      await this.session.runList(WRITE.createDocumentReferences, 'rows', rows.documentReferences);
+      await this.session.runList(WRITE.createSectionReferences, 'rows', rows.sectionReferences);
+      return results;
+    });
+  }
+
+  // ---- connection discipline ----------------------------------------------------------------------
+
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writer.exclusive(async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        throw storeError(error, ErrorCode.StoreUnavailable);
+      }
+    });
+  }
+
+  private run(cypher: string, params: Params): Promise<Row[]> {
+    return this.session.run(cypher, params);
+  }
+
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writer.exclusive(async () => {
+      try {
+        return await this.session.transaction(fn);
+      } catch (error) {
+        throw storeError(error, ErrorCode.StoreWriteFailed);
+      }
+    });
+  }
+}
+
+function toStoredDocument(r: Row): StoredDocument {
+  return {
+    id: str(r.id),
+    sourceUri: str(r.sourceUri),
+    tag: str(r.tag),
+    title: str(r.title),
+    checksum: str(r.checksum),
+    generation: num(r.generation),
+    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
+    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The one connection of a LadybugGraphStore and the discipline around it: prepared statements cached per
+ * connection, explicit transactions, and a fresh connection whenever the old one's state is in doubt.
+ *
+ * Ladybug quirks handled here (verified with @ladybugdb/core 0.19.1):
+ * - a statement that fails inside BEGIN … COMMIT rolls the transaction back by itself, so the ROLLBACK
+ *   that follows answers "No active transaction"; that is the normal case, not a fault;
+ * - a connection whose BEGIN failed (another writer in the system) crashes the process with SIGSEGV on
+ *   its next query, so it is dropped and replaced, never reused;
+ * - an empty list parameter cannot be typed ("r has data type STRING but … was expected"), so empty
+ *   UNWIND lists are not sent at all;
+ * - a list of structs must agree on every field's type across rows (INT64 vs DOUBLE is an error), which
+ *   is why the batch checker only lets integers through for integer columns.
+ * The session is not safe for concurrent use: its owner calls it only from its SingleWriter.
+ */
+import lbug from '@ladybugdb/core';
+import type { Connection, Database, LbugValue, PreparedStatement, QueryResult } from '@ladybugdb/core';
+import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
+
+export type Row = Record<string, LbugValue>;
+export type Params = Record<string, LbugValue>;
+
+/** Rows per execution of an UNWIND statement: Ladybug's UNWIND MERGE slows down past ~1k rows. */
+const UNWIND_CHUNK = 1000;
+
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Driver errors → the taxonomy: a statement the engine cannot bind or convert, or rows that violate a
+ * constraint, will never succeed; anything else (I/O, memory, a busy writer) may.
+ */
+export function storeError(error: unknown, code: ErrorCode): PipelineError {
+  if (error instanceof PipelineError) return error;
+  const message = `LadybugDB: ${messageOf(error)}`;
+  if (/(Parser|Binder|Catalog|Conversion) exception|Cannot convert JavaScript|violates/i.test(message)) {
+    return new PermanentError(code, message, { cause: error });
+  }
+  return new RetryableError(code, message, { cause: error });
+}
+
+export class LadybugSession {
+  private conn: Connection;
+  private readonly statements = new Map<string, PreparedStatement>();
+
+  constructor(private readonly db: Database) {
+    this.conn = new lbug.Connection(db);
+  }
+
+  /** Runs `fn` between BEGIN and COMMIT; on any failure rolls back, replacing the connection if in doubt. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.query('BEGIN TRANSACTION');
+    } catch (error) {
+      this.replaceConnection(); // a connection after a failed BEGIN must not be used again
+      throw error;
+    }
+    try {
+      const value = await fn();
+      await this.query('COMMIT');
+      return value;
+    } catch (error) {
+      try {
+        await this.query('ROLLBACK');
+      } catch (rollback) {
+        // Ladybug rolls back by itself when a statement fails inside a transaction; anything else is doubt.
+        if (!/no active transaction/i.test(messageOf(rollback))) this.replaceConnection();
+      }
+      throw error;
+    }
+  }
+
+  /** A statement without parameters and without result rows (DDL, transaction control). */
+  async query(cypher: string): Promise<void> {
+    const result = (await this.conn.query(cypher)) as QueryResult;
+    result.close();
+  }
+
+  /** Executes a prepared statement (prepared once per connection) and returns its rows. */
+  async run(cypher: string, params: Params): Promise<Row[]> {
+    let statement = this.statements.get(cypher);
+    if (!statement) {
+      statement = await this.conn.prepare(cypher);
+      if (!statement.isSuccess()) {
+        throw new PermanentError(ErrorCode.Internal, `LadybugDB cannot prepare a statement: ${statement.getErrorMessage()}`);
+      }
+      this.statements.set(cypher, statement);
+    }
+    const result = (await this.conn.execute(statement, params)) as QueryResult;
+    try {
+      return await result.getAll();
+    } finally {
+      result.close();
+    }
+  }
+
+  /** An UNWIND statement over one list parameter, in chunks; an empty list is not sent. */
+  async runList(cypher: string, name: 'ids' | 'rows', list: readonly unknown[]): Promise<Row[]> {
+    const out: Row[] = [];
+    for (let i = 0; i < list.length; i += UNWIND_CHUNK) {
+      out.push(...(await this.run(cypher, { [name]: list.slice(i, i + UNWIND_CHUNK) as LbugValue[] })));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    await this.conn.close().catch(() => undefined);
+  }
+
+  private replaceConnection(): void {
+    const old = this.conn;
+    this.statements.clear();
+    this.conn = new lbug.Connection(this.db);
+    void old.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Schema and Cypher of the LadybugDB graph store (DESIGN §5), kept apart from the adapter so every
+ * statement can be read in one place. All statements are constants: data only ever reaches them as
+ * `$parameters`, never as text; table and label names are fixed here, never derived from data.
+ *
+ * Ladybug (the Kùzu fork) has no multi-label nodes, so `:Section:Chunk` is the Section table and the
+ * entity label (Command | Parameter | Procedure | Step) is the `kind` column of one Entity table, checked
+ * against ENTITY_KINDS before it is written. REFERENCES is one multi-pair rel table (Section→Document and
+ * Section→Section). Ladybug has no secondary indexes: document-scoped lookups walk FROM_DOCUMENT from the
+ * Document's primary key instead of scanning `Section.document_id`.
+ */
+
+/** Idempotent DDL, run in order at open. */
+export const SCHEMA: readonly string[] = [
+  `CREATE NODE TABLE IF NOT EXISTS Document(id STRING PRIMARY KEY, source_uri STRING, tag STRING, title STRING,
+     checksum STRING, generation INT64, completed_generation INT64, pipeline_version STRING, content_type STRING,
+     updated_at STRING)`,
+  `CREATE NODE TABLE IF NOT EXISTS Section(id STRING PRIMARY KEY, document_id STRING, ordinal INT64, level INT64,
+     title STRING, heading_path STRING[], anchor STRING, text STRING, token_count INT64, content_hash STRING,
+     generation INT64)`,
+  `CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY, kind STRING, name STRING)`,
+  `CREATE REL TABLE IF NOT EXISTS FROM_DOCUMENT(FROM Section TO Document, MANY_ONE)`,
+  `CREATE REL TABLE IF NOT EXISTS NEXT_CHUNK(FROM Section TO Section)`,
+  `CREATE REL TABLE IF NOT EXISTS HAS_SUBSECTION(FROM Section TO Section)`,
+  `CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Section TO Entity, count INT64)`,
+  'CREATE REL TABLE IF NOT EXISTS HAS_STEP(FROM Entity TO Entity, `order` INT64)',
+  `CREATE REL TABLE IF NOT EXISTS REFERENCES(FROM Section TO Document, FROM Section TO Section)`,
+];
+
+const DOCUMENT_FIELDS = `d.id AS id, d.source_uri AS sourceUri, d.tag AS tag, d.title AS title, d.checksum AS checksum,
+  d.generation AS generation, d.completed_generation AS completedGeneration, d.pipeline_version AS pipelineVersion`;
+
+/** writeVersion, in the order the batch transaction runs them. Each takes one list parameter. */
+export const WRITE = {
+  /** $ids: document ids → stored generations (the fence, read inside the write transaction). */
+  storedGenerations: `UNWIND $ids AS id MATCH (d:Document {id: id}) RETURN d.id AS id, d.generation AS generation`,
+  /** $ids: section ids → HAS_STEP of the procedures those sections mention (before MENTIONS go). */
+  deleteStepsOfMentionedProcedures: `UNWIND $ids AS id
+     MATCH (s:Section {id: id})-[:MENTIONS]->(p:Entity) WHERE p.kind = 'Procedure'
+     MATCH (p)-[h:HAS_STEP]->(:Entity) DELETE h`,
+  /** $ids: procedure ids whose steps this batch rewrites. */
+  deleteStepsOfProcedures: `UNWIND $ids AS id MATCH (p:Entity {id: id})-[h:HAS_STEP]->(:Entity) DELETE h`,
+  /** $ids: section ids → every outgoing edge the graph stage replaces. */
+  deleteOutgoing: `UNWIND $ids AS id
+     MATCH (s:Section {id: id})-[r:NEXT_CHUNK|HAS_SUBSECTION|MENTIONS|REFERENCES]->() DELETE r`,
+  /** $ids: section ids → the parent edge; a section's parent is whatever its new record says. */
+  deleteIncomingParent: `UNWIND $ids AS id MATCH (:Section)-[r:HAS_SUBSECTION]->(s:Section {id: id}) DELETE r`,
+  /** $rows: documents; completed_generation and pipeline_version are left as they are. */
+  upsertDocuments: `UNWIND $rows AS r MERGE (d:Document {id: r.id})
+     SET d.source_uri = r.sourceUri, d.tag = r.tag, d.title = r.title, d.checksum = r.checksum,
+         d.generation = r.generation, d.content_type = r.contentType, d.updated_at = r.updatedAt`,
+  /** $rows: sections of stored documents, each with its FROM_DOCUMENT edge. */
+  upsertSections: `UNWIND $rows AS r MERGE (s:Section {id: r.id})
+     SET s.document_id = r.documentId, s.ordinal = r.ordinal, s.level = r.level, s.title = r.title,
+         s.heading_path = r.headingPath, s.anchor = r.anchor, s.text = r.text, s.token_count = r.tokenCount,
+         s.content_hash = r.contentHash, s.generation = r.generation
+     WITH s, r MATCH (d:Document {id: r.documentId}) MERGE (s)-[:FROM_DOCUMENT]->(d)`,
+  /** $rows: sections of documents not stored before, so neither they nor their edges exist. */
+  createSections: `UNWIND $rows AS r MATCH (d:Document {id: r.documentId})
+     CREATE (s:Section {id: r.id, document_id: r.documentId, ordinal: r.ordinal, level: r.level, title: r.title,
+       heading_path: r.headingPath, anchor: r.anchor, text: r.text, token_count: r.tokenCount,
+       content_hash: r.contentHash, generation: r.generation})-[:FROM_DOCUMENT]->(d)`,
+  /** $rows: entities, kinds already checked against the allowlist. */
+  upsertEntities: `UNWIND $rows AS r MERGE (e:Entity {id: r.id}) SET e.kind = r.kind, e.name = r.name`,
+  /**
+   * Edges below are CREATEd: their sources' outgoing edges were deleted above and rows are de-duplicated.
+   * Two MATCH clauses, not one with a comma: Ladybug plans `MATCH (a {id: r.x}), (b {id: r.y})` as a cross
+   * product of two table scans (~30× slower at 6k nodes, and growing), but each lone MATCH as a key lookup.
+   */
+  createNextChunk: `UNWIND $rows AS r MATCH (a:Section {id: r.from}) MATCH (b:Section {id: r.to}) CREATE (a)-[:NEXT_CHUNK]->(b)`,
+  createSubsection: `UNWIND $rows AS r MATCH (p:Section {id: r.from}) MATCH (c:Section {id: r.to})
+     CREATE (p)-[:HAS_SUBSECTION]->(c)`,
+  createMentions: `UNWIND $rows AS r MATCH (s:Section {id: r.from}) MATCH (e:Entity {id: r.to})
+     CREATE (s)-[:MENTIONS {count: r.count}]->(e)`,
+  createSteps: 'UNWIND $rows AS r MATCH (p:Entity {id: r.from}) MATCH (st:Entity {id: r.to}) CREATE (p)-[:HAS_STEP {`order`: r.stepOrder}]->(st)',
+  /** References are created only when the target node exists (MATCH drops the others). */
+  createDocumentReferences: `UNWIND $rows AS r MATCH (s:Section {id: r.from}) MATCH (d:Document {id: r.to})
+     CREATE (s)-[:REFERENCES]->(d)`,
+  createSectionReferences: `UNWIND $rows AS r MATCH (s:Section {id: r.from}) MATCH (t:Section {id: r.to})
+     CREATE (s)-[:REFERENCES]->(t)`,
+} as const;
+
+export const MAINTAIN = {
+  /** $documentId, $keep */
+  removeSectionsExcept: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId})
+     WHERE NOT list_contains($keep, s.id) DETACH DELETE s RETURN count(s) AS n`,
+  /** $documentId */
+  deleteSections: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId}) DETACH DELETE s RETURN count(s) AS n`,
+  deleteDocument: `MATCH (d:Document {id: $documentId}) DETACH DELETE d RETURN count(d) AS n`,
+  /** $documentId, $generation, $pipelineVersion; a stale verify never lowers completed_generation. */
+  markCompleted: `MATCH (d:Document {id: $documentId})
+     WHERE d.completed_generation IS NULL OR d.completed_generation <= $generation
+     SET d.completed_generation = $generation, d.pipeline_version = $pipelineVersion RETURN count(d) AS n`,
+  /**
+   * The janitor's delete re-checks orphanhood in the statement that deletes: an entity goes only when no
+   * section mentions it and no mentioned procedure has it as a step.
+   */
+  removeOrphanEntities: `MATCH (e:Entity)
+     WHERE NOT EXISTS { MATCH (:Section)-[:MENTIONS]->(e) }
+       AND NOT EXISTS { MATCH (:Section)-[:MENTIONS]->(:Entity)-[:HAS_STEP]->(e) }
+     DETACH DELETE e RETURN count(e) AS n`,
+} as const;
+
+export const READ = {
+  /** $documentId */
+  document: `MATCH (d:Document {id: $documentId}) RETURN ${DOCUMENT_FIELDS}`,
+  documents: `MATCH (d:Document) RETURN ${DOCUMENT_FIELDS} ORDER BY d.tag, d.source_uri, d.id`,
+  /** $tag */
+  documentsByTag: `MATCH (d:Document) WHERE d.tag = $tag RETURN ${DOCUMENT_FIELDS} ORDER BY d.source_uri, d.id`,
+  /** $documentId */
+  sectionHashes: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId})
+     RETURN s.id AS id, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
+  /** $sectionId */
+  mentionsOf: `MATCH (:Section {id: $sectionId})-[m:MENTIONS]->(e:Entity) RETURN e.id AS id, m.count AS count`,
+  /** $ids: section ids; one statement per relation keeps the result free of cross products. */
+  expandSections: `UNWIND $ids AS id MATCH (s:Section {id: id}) RETURN s.id AS id`,
+  expandParents: `UNWIND $ids AS id MATCH (p:Section)-[:HAS_SUBSECTION]->(s:Section {id: id})
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
+  expandPrevious: `UNWIND $ids AS id MATCH (p:Section)-[:NEXT_CHUNK]->(s:Section {id: id})
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
+  expandNext: `UNWIND $ids AS id MATCH (s:Section {id: id})-[:NEXT_CHUNK]->(n:Section)
+     RETURN s.id AS id, n.id AS otherId, n.title AS otherTitle ORDER BY n.ordinal`,
+  expandEntities: `UNWIND $ids AS id MATCH (s:Section {id: id})-[m:MENTIONS]->(e:Entity)
+     RETURN s.id AS id, e.id AS entityId, e.kind AS kind, e.name AS name ORDER BY m.count DESC, e.name, e.id`,
+  countsAll: `RETURN COUNT { MATCH (:Document) } AS documents, COUNT { MATCH (:Section) } AS sections,
+     COUNT { MATCH (:Entity) } AS entities, COUNT { MATCH ()-[:MENTIONS]->() } AS mentions,
+     COUNT { MATCH ()-[]->() } AS edges`,
+  /** $documentId: edges = every edge leaving the document's sections plus HAS_STEP of its procedures. */
+  countsOfDocument: `RETURN COUNT { MATCH (:Document {id: $documentId}) } AS documents,
+     COUNT { MATCH (:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId}) } AS sections,
+     COUNT { MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->() } AS mentions,
+     COUNT { MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[]->() } AS sectionEdges`,
+  /** $documentId: entities the document's sections mention, and the steps of its mentioned procedures. */
+  entitiesOfDocument: `MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->(e:Entity)
+     RETURN DISTINCT e.id AS id`,
+  stepsOfDocument: `MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->(p:Entity)-[:HAS_STEP]->(st:Entity)
+     RETURN p.id AS procedureId, st.id AS id`,
+} as const;
