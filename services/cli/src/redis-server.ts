@@ -43,6 +43,7 @@ export async function spawnRedis(o: { binary: string; dir: string; password: str
   const ready = (async () => {
     for (let i = 0; i < 100; i++) {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined); // refused until the server listens; the loop retries
       try {
         await probe.connect();
         await probe.ping();

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { documentId } from '../../src/ids/ids.js';
+import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
+
+describe('ledger: admission as a compare-and-set (real Redis)', () => {
+  let server: TestRedis;
+  let redis: Redis;
+  let ledger: Ledger;
+  before(async () => {
+    server = await startTestRedis();
+    redis = new Redis(server.url);
+    ledger = new Ledger(redis);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  const base = (docId: string, checksum: string, extra: Partial<{ force: boolean; op: 'ingest' | 'delete' }> = {}) =>
+    ({ documentId: docId, checksum, pipelineVersion: 'p1', force: false, op: 'ingest' as const, tag: 't', sourceUri: 'u', ...extra });
+
+  it('starts g1, dedupes the same content in flight, parks a newer one and supersedes an older parked one', async () => {
+    const d = documentId('t', 'cli://t/a.md');
+    expect(await ledger.admit(base(d, 'c1'))).to.deep.equal({ action: 'start', jobId: `${d}-g1` });
+    expect(await ledger.admit(base(d, 'c1'))).to.deep.equal({ action: 'dup', jobId: `${d}-g1` });
+    expect(await ledger.admit(base(d, 'c2'))).to.deep.equal({ action: 'park', jobId: `${d}-g2`, supersededJobId: null });
+    expect(await ledger.admit(base(d, 'c3'))).to.deep.equal({ action: 'park', jobId: `${d}-g3`, supersededJobId: `${d}-g2` });
+    expect(await ledger.latestGeneration(d)).to.equal(3);
+    // g1 ends: the parked g3 is promoted; g1's content becomes the completed one.
+    expect(await ledger.finish(d, `${d}-g1`, 1, 'DONE', 'p1')).to.equal(`${d}-g3`);
+    expect(await ledger.finish(d, `${d}-g1`, 1, 'DONE', 'p1')).to.equal(null); // stale: no longer in flight
+    expect(await ledger.finish(d, `${d}-g3`, 3, 'DONE', 'p1')).to.equal(null);
+    const e = await ledger.get(d);
+    expect(e).to.deep.include({ completedGeneration: 3, completedChecksum: 'c3', inFlight: null, pendingJob: null });
+  });
+
+  it('skips unchanged content, re-admits on --force or a new pipeline version, never reuses a generation', async () => {
+    const d = documentId('t', 'cli://t/b.md');
+    await ledger.admit(base(d, 'x'));
+    await ledger.finish(d, `${d}-g1`, 1, 'DONE', 'p1');
+    expect(await ledger.admit(base(d, 'x'))).to.deep.equal({ action: 'unchanged', completedJobId: `${d}-g1` });
+    expect(await ledger.admit(base(d, 'x', { force: true }))).to.deep.equal({ action: 'start', jobId: `${d}-g2` });
+    await ledger.finish(d, `${d}-g2`, 2, 'FAILED', 'p1');
+    expect(await ledger.admit({ ...base(d, 'x'), pipelineVersion: 'p2' })).to.deep.equal({ action: 'start', jobId: `${d}-g3` });
+  });
+
+  it('serialises concurrent admissions: exactly one flow starts', async () => {
+    const d = documentId('t', 'cli://t/c.md');
+    const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.admit(base(d, `v${i}`))));
+    expect(decisions.filter((x) => x.action === 'start')).to.have.length(1);
+    expect(decisions.filter((x) => x.action === 'park')).to.have.length(19);
+  });
+
+  it('admits a tombstone only for a document that completed, and clears it on DELETED', async () => {
+    const d = documentId('t', 'cli://t/d.md');
+    expect(await ledger.admit(base(d, '', { op: 'delete' }))).to.deep.equal({ action: 'absent' });
+    await ledger.admit(base(d, 'y'));
+    await ledger.finish(d, `${d}-g1`, 1, 'DONE', 'p1');
+    expect(await ledger.admit(base(d, '', { op: 'delete' }))).to.deep.equal({ action: 'start', jobId: `${d}-g2` });
+    await ledger.finish(d, `${d}-g2`, 2, 'DELETED', 'p1');
+    expect(await ledger.get(d)).to.deep.include({ completedGeneration: null, completedChecksum: null });
+    expect(await ledger.admit(base(d, 'y'))).to.deep.equal({ action: 'start', jobId: `${d}-g3` });
+  });
+});
