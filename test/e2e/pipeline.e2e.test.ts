@@ -47,7 +47,7 @@ describe('pipeline end to end (embedded default, real Redis, LadybugDB, LanceDB)
     expect(r.counts.sections).to.equal(3);
     expect(r.counts.vectors).to.equal(r.counts.sections);
     expect(r.sample_queries[0]?.passed).to.equal(true);
-    expect(r.report_path ?? s.report_path).to.match(/ingest_report\.json$/);
+    expect(s.report_path).to.match(/ingest_report\.json$/);
   });
 
   it('skips an unchanged resubmission without starting a flow or writing to a store', async () => {
