@@ -16,8 +16,15 @@ export interface EmbedResult extends StageResultBase {
   readonly embeddingVersion: string;
 }
 
-/** What is embedded for a section: its title path, then its text (DESIGN §5 embed). */
-export const embeddingInput = (s: SectionRecord): string => `${s.headingPath.join(' > ')}\n${s.text}`;
+/**
+ * What is embedded for a section: its title path — the document title, then the heading path — and its
+ * text (DESIGN §5 embed). The document title matters most for sections of pages without an H1 (generated
+ * command references), whose heading path is empty.
+ */
+export function embeddingInput(s: SectionRecord, documentTitle: string): string {
+  const path = s.headingPath[0] === documentTitle ? s.headingPath : [documentTitle, ...s.headingPath];
+  return `${path.filter((p) => p !== '').join(' > ')}\n${s.text}`;
+}
 
 /** Embeds only sections whose content has no vector of this embedding version yet. */
 export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = async ({ job }, deps, ctx) => {
@@ -29,7 +36,7 @@ export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = asyn
   const vectors: number[][] = [];
   for (let i = 0; i < todo.length; i += deps.batchSize) {
     const batch = todo.slice(i, i + deps.batchSize);
-    const out = await deps.embedder.embed(batch.map(embeddingInput), { signal: ctx.signal });
+    const out = await deps.embedder.embed(batch.map((s) => embeddingInput(s, parsed.title)), { signal: ctx.signal });
     if (out.length !== batch.length) {
       throw new PermanentError(ErrorCode.BadEmbedding, `the embedder returned ${out.length} vectors for ${batch.length} texts`);
     }

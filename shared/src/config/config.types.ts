@@ -51,7 +51,7 @@ export interface AppConfig {
     readonly url?: string;
     readonly model?: string;
   };
-  readonly graph: { readonly kind: 'ladybug' | 'neo4j' };
+  readonly graph: { readonly kind: 'ladybug' | 'neo4j'; readonly ladybugBufferPoolMb: number };
   readonly vector: { readonly kind: 'lancedb' | 'qdrant' };
   readonly retrieval: { readonly legK: number; readonly rrfK: number };
   readonly verify: { readonly selfQueryTopK: number };

@@ -11,7 +11,7 @@ import { LanceVectorStore } from '../adapters/vector/lancedb-vector-store.js';
 export async function openGraphStore(config: AppConfig): Promise<GraphStore> {
   switch (config.graph.kind) {
     case 'ladybug':
-      return LadybugGraphStore.open(path.join(config.dataDir, 'graph'));
+      return LadybugGraphStore.open(path.join(config.dataDir, 'graph'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1024 * 1024 });
     case 'neo4j':
       throw new Error('CONFIG: the Neo4j graph store is not part of this build yet (issue: production stores)');
   }
