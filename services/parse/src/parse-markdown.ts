@@ -1,0 +1,156 @@
+import { fromMarkdown } from 'mdast-util-from-markdown';
+import { gfmFromMarkdown } from 'mdast-util-gfm';
+import { gfm } from 'micromark-extension-gfm';
+import type { Nodes, Root } from 'mdast';
+import { checkTreeDepth, prescanDepth } from './depth.js';
+import { splitFrontMatter } from './front-matter.js';
+import { stripGeneratorMarkup } from './generator-markup.js';
+import { renderRoot, type Block, type DefinitionInfo, type LinkRef, type RenderedSegment } from './render.js';
+import { buildSections } from './sections.js';
+import { segmentCuts } from './segments.js';
+import { normaliseText } from './shared.js';
+import { resolveParseOptions, type ParseOptions, type ParsedDocument } from './types.js';
+
+/**
+ * Markdown → document fields, sections and links (DESIGN §5 parse). Pure and synchronous; run it through
+ * ParsePool (parse-pool.ts) for untrusted input, so time and memory are bounded.
+ *
+ * Steps: normalise (BOM, CRLF, NUL → U+FFFD) → front matter → generator markup → nesting pre-scan →
+ * segments (parsed one at a time with GFM, each checked for depth and rendered to compact blocks) →
+ * sections and links.
+ *
+ * Throws PermanentError BAD_FRONT_MATTER or TOO_DEEP.
+ */
+export function parseMarkdown(text: string, options: ParseOptions): ParsedDocument {
+  const opts = resolveParseOptions(options);
+  const normalised = normaliseText(text).replace(/\u0000/g, '\uFFFD');
+  const { frontMatter, body: afterFrontMatter } = splitFrontMatter(normalised);
+  const body = stripGeneratorMarkup(afterFrontMatter);
+  prescanDepth(body, opts.maxDepth);
+
+  const rendered = renderSegments(body, segmentCuts(body, opts.segmentBytes), opts.maxDepth);
+  const blocks: Block[] = rendered.flatMap((r) => r.blocks);
+  const definitions = new Map<string, DefinitionInfo>();
+  for (const r of rendered) for (const d of r.definitions) if (!definitions.has(d.identifier)) definitions.set(d.identifier, d);
+  const resolveLink = (ref: LinkRef): string | null =>
+    'url' in ref ? ref.url : (definitions.get(ref.ref)?.url ?? null);
+
+  const firstH1 = blocks.find((b) => b.kind === 'heading' && b.depth === 1 && b.title !== '');
+  const title =
+    frontMatter?.title ?? (firstH1?.kind === 'heading' ? firstH1.title : null) ?? titleFromUri(opts.sourceUri);
+  const { sections, links } = buildSections(blocks, resolveLink, title, opts);
+  return {
+    title,
+    description: frontMatter?.description ?? null,
+    tags: frontMatter?.tags ?? [],
+    sections,
+    links,
+  };
+}
+
+const mdOptions = () => ({ extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+
+function parseTree(src: string, maxDepth: number): Root {
+  const root = fromMarkdown(src, mdOptions());
+  checkTreeDepth(root, maxDepth);
+  return root;
+}
+
+/**
+ * Parse segment by segment. A piece whose tail is still inside a fenced code or HTML block (the cut was
+ * wrong) is merged with the next one. Link reference and footnote definitions are global in Markdown, so
+ * a piece that may hold a reference to a definition in another piece (some text node still shows `]`)
+ * is parsed again with those definitions prepended; the prepended blocks are dropped.
+ */
+function renderSegments(body: string, cuts: readonly number[], maxDepth: number): RenderedSegment[] {
+  const bounds = [0, ...cuts, body.length];
+  const pieces: { src: string; render: RenderedSegment }[] = [];
+  let i = 0;
+  while (i < bounds.length - 1) {
+    let j = i + 1;
+    let src = body.slice(bounds[i], bounds[j]);
+    let root = parseTree(src, maxDepth);
+    while (j < bounds.length - 1 && tailIsOpen(root, src)) {
+      j++;
+      src = body.slice(bounds[i], bounds[j]);
+      root = parseTree(src, maxDepth);
+    }
+    pieces.push({ src, render: renderRoot(root, 0) });
+    i = j;
+  }
+  if (pieces.length === 1) return [pieces[0]!.render];
+
+  const defs = new Map<string, DefinitionInfo>();
+  const notes = new Map<string, string>();
+  for (const p of pieces) {
+    for (const d of p.render.definitions) if (!defs.has(d.identifier)) defs.set(d.identifier, d);
+    for (const f of p.render.footnotes) if (!notes.has(f.identifier)) notes.set(f.identifier, f.label);
+  }
+  if (defs.size === 0 && notes.size === 0) return pieces.map((p) => p.render);
+
+  return pieces.map((p) => {
+    if (!p.render.unresolvedBrackets) return p.render;
+    const localDefs = new Set(p.render.definitions.map((d) => d.identifier));
+    const localNotes = new Set(p.render.footnotes.map((f) => f.identifier));
+    const prefix = definitionPrefix(
+      [...defs.values()].filter((d) => !localDefs.has(d.identifier)),
+      [...notes.entries()].filter(([id]) => !localNotes.has(id)).map(([, label]) => label),
+    );
+    if (prefix === '') return p.render;
+    const root = parseTree(prefix + p.src, maxDepth);
+    return renderRoot(root, prefix.length);
+  });
+}
+
+const escapeDest = (s: string): string => s.replace(/[\\<>&\n]/g, (c) => (c === '\n' ? ' ' : '\\' + c));
+const escapeTitle = (s: string): string => s.replace(/[\\"&]/g, (c) => '\\' + c);
+
+function definitionPrefix(defs: readonly DefinitionInfo[], footnoteLabels: readonly string[]): string {
+  let out = '';
+  for (const d of defs) {
+    out += `[${d.label}]: <${escapeDest(d.url)}>${d.title === null ? '' : ` "${escapeTitle(d.title)}"`}\n`;
+  }
+  if (out !== '') out += '\n';
+  for (const label of footnoteLabels) out += `[^${label}]: -\n\n`;
+  return out === '' ? '' : out + '\n';
+}
+
+/** True when the last block chain ends in an unclosed fenced code block, or an HTML block not ended by a blank line. */
+function tailIsOpen(root: Root, src: string): boolean {
+  let node: Nodes | undefined = root;
+  while (node && 'children' in node && node.children.length > 0) {
+    node = node.children[node.children.length - 1] as Nodes;
+    if (node.type === 'code') {
+      const start = node.position?.start.offset ?? 0;
+      const end = node.position?.end.offset ?? src.length;
+      return !fencedCodeClosed(src.slice(start, end));
+    }
+    if (node.type === 'html') return !/\n[ \t]*\n[ \t\n]*$/.test(src);
+  }
+  return false;
+}
+
+function fencedCodeClosed(slice: string): boolean {
+  const open = /^[ \t]*(`{3,}|~{3,})/.exec(slice);
+  if (!open) return true; // indented code: ended by the heading that follows
+  const lines = slice.split('\n');
+  if (lines.length < 2) return false;
+  const last = lines[lines.length - 1]!.replace(/^[ \t>]*/, '').trimEnd();
+  return last.length >= open[1]!.length && [...last].every((c) => c === open[1]![0]);
+}
+
+/** File name from the URI, without a Markdown/HTML extension; the last resort for a title. */
+export function titleFromUri(uri: string): string {
+  let path = uri;
+  if (/^https?:/i.test(uri)) {
+    path = uri.replace(/[?#].*$/s, '');
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      /* keep as is */
+    }
+  }
+  const name = path.split('/').filter((s) => s !== '').pop() ?? path;
+  const bare = name.replace(/\.(?:md|markdown|mdx|mdown|mkd|html?)$/i, '');
+  return bare === '' ? name : bare;
+}

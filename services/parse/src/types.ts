@@ -1,0 +1,54 @@
+import type { SectionRecord } from './shared.js';
+
+export interface ParseOptions {
+  readonly documentId: string;
+  /** Canonical source URI (DESIGN §4); its file name is the title of last resort. */
+  readonly sourceUri: string;
+  /** Sections above this many tokens (≈ words) are split into parts at block boundaries. Default 800. */
+  readonly maxSectionTokens?: number;
+  /** Blockquote/list nesting above this fails with TOO_DEEP. Default 100. */
+  readonly maxDepth?: number;
+  /** Documents above this many UTF-8 bytes are parsed in segments split at headings. Default 65536. */
+  readonly segmentBytes?: number;
+}
+
+export interface ParsedLink {
+  readonly sectionId: string;
+  /** The link destination as written (after Markdown unescaping), references resolved via their definition. */
+  readonly url: string;
+}
+
+export interface ParsedDocument {
+  readonly title: string;
+  readonly description: string | null;
+  readonly tags: string[];
+  readonly sections: SectionRecord[];
+  readonly links: ParsedLink[];
+}
+
+export const PARSE_DEFAULTS = {
+  maxSectionTokens: 800,
+  maxDepth: 100,
+  segmentBytes: 65536,
+} as const;
+
+export interface ResolvedParseOptions {
+  readonly documentId: string;
+  readonly sourceUri: string;
+  readonly maxSectionTokens: number;
+  readonly maxDepth: number;
+  readonly segmentBytes: number;
+}
+
+export function resolveParseOptions(opts: ParseOptions): ResolvedParseOptions {
+  // Infinity is allowed (no parts / no segmenting); undefined or NaN take the default.
+  const pick = (v: number | undefined, d: number, min: number): number =>
+    v === undefined || Number.isNaN(v) ? d : v === Infinity ? Infinity : Math.max(min, Math.floor(v));
+  return {
+    documentId: opts.documentId,
+    sourceUri: opts.sourceUri,
+    maxSectionTokens: pick(opts.maxSectionTokens, PARSE_DEFAULTS.maxSectionTokens, 1),
+    maxDepth: pick(opts.maxDepth, PARSE_DEFAULTS.maxDepth, 1),
+    segmentBytes: pick(opts.segmentBytes, PARSE_DEFAULTS.segmentBytes, 1),
+  };
+}
