@@ -24,7 +24,11 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
   const app = express();
   app.disable('x-powered-by');
 
-  app.get('/health', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/health', (_req, res) => {
+    const m = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 1048576);
+    res.json({ status: 'ok', memory_mb: { rss: mb(m.rss), heap_used: mb(m.heapUsed), external: mb(m.external), array_buffers: mb(m.arrayBuffers) } });
+  });
   app.get('/ready', asyncRoute(async (_req, res) => {
     try {
       await rt.redis.ping();

@@ -45,6 +45,9 @@ const MAX_LIMIT = 10_000;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 export interface LanceVectorStoreOptions {
+  /** Bounds of LanceDB's session caches (its defaults are 6 GB and 1 GB). */
+  readonly indexCacheBytes?: number;
+  readonly metadataCacheBytes?: number;
   /** Rows per merged write batch (DESIGN §14: ~256). */
   readonly maxBatchRows?: number;
   /** Least time between two background full-text index refreshes. */
@@ -168,7 +171,10 @@ export class LanceVectorStore implements VectorStore {
     }
     let db: lancedb.Connection | undefined;
     try {
-      db = await lancedb.connect(dir);
+      // LanceDB's default caches (6 GB index, 1 GB metadata) would let one process grow past any sane
+      // budget on a small machine; these bounds keep the embedded default well under 1 GB.
+      const session = new lancedb.Session(BigInt(options.indexCacheBytes ?? 64 * 1024 * 1024), BigInt(options.metadataCacheBytes ?? 32 * 1024 * 1024));
+      db = await lancedb.connect(dir, {}, session);
       let table: lancedb.Table;
       if ((await db.tableNames()).includes(TABLE)) {
         table = await db.openTable(TABLE);
