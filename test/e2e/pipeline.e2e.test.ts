@@ -65,6 +65,8 @@ describe('pipeline end to end (embedded default, real Redis, LadybugDB, LanceDB)
     const docId = documentId('e2e', 'cli://e2e/guide.md');
     const edited = guide().replace('Snapshots are point-in-time copies', 'Snapshots are compact point-in-time copies')
       .replace(/## AOF persistence[\s\S]*?```\n/, '');
+    const aofSection = (await rt().graph.sectionHashes(docId)).map((x) => x.id);
+    const mentionsBefore = (await rt().graph.counts(docId)).mentions;
     const s = await ingestAndWait(t.api, 'cli://e2e/guide.md', edited);
     expect(s.status, JSON.stringify(s.error)).to.equal('DONE');
     expect(s.counts.embedded).to.equal(1);
@@ -73,6 +75,10 @@ describe('pipeline end to end (embedded default, real Redis, LadybugDB, LanceDB)
     expect(r.drift_pct).to.equal(0);
     const sections = await rt().graph.sectionHashes(docId);
     expect(sections).to.have.length(2);
+    const removed = aofSection.filter((id) => !sections.some((x) => x.id === id));
+    expect(removed).to.have.length(1);
+    expect((await rt().graph.mentionsOf(removed[0]!)).size).to.equal(0);
+    expect((await rt().graph.counts(docId)).mentions).to.be.lessThan(mentionsBefore);
     expect(await rt().vectors.count(docId)).to.equal(2);
     const hits = await rt().vectors.searchText('appendonly', { limit: 10, tag: 'e2e' });
     expect(hits.filter((h) => h.documentId === docId && h.title === 'AOF persistence')).to.have.length(0);
