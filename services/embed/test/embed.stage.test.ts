@@ -1,0 +1,37 @@
+import { expect } from 'chai';
+import { artifactKeys, unpackVectors, type EmbeddingsArtifact, type Embedder } from '@ingest/shared';
+import { embedStage } from '../src/embed.stage.js';
+import { ctx, job, openStageFixture, putParsed, sectionsOf, type StageFixture } from '../../../test/helpers/stage-fixture.js';
+
+describe('embed stage', () => {
+  let f: StageFixture;
+  before(async () => { f = await openStageFixture(); });
+  after(async () => f?.close());
+
+  it('embeds only sections whose content has no vector of this embedding version', async () => {
+    const j1 = job('cli://st/e.md', 1);
+    const s1 = sectionsOf(j1.documentId, [['A', 'alpha text'], ['B', 'beta text']]);
+    await putParsed(f, j1, s1);
+    const r1 = await embedStage({ job: j1, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 1 }, ctx());
+    expect(r1.counts).to.deep.equal({ embedded: 2, reused: 0 });
+    const art = (await f.artifacts.getJson<EmbeddingsArtifact>(artifactKeys.embeddings(j1.jobId)))!;
+    const vs = unpackVectors(art.data, art.ids.length, art.dimensions);
+    await f.vectors.upsert(s1.map((s, i) => ({ id: s.id, documentId: j1.documentId, sourceUri: j1.sourceUri, tag: 'st', title: s.title, headingPath: s.headingPath, text: s.text, contentHash: s.contentHash, generation: 1, embeddingVersion: f.embedder.version, vector: vs[i]! })));
+
+    const j2 = job('cli://st/e.md', 2);
+    await putParsed(f, j2, sectionsOf(j2.documentId, [['A', 'alpha text'], ['B', 'beta text, edited']]));
+    const r2 = await embedStage({ job: j2, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 8 }, ctx());
+    expect(r2.counts).to.deep.equal({ embedded: 1, reused: 1 });
+  });
+
+  it('fails for good with BAD_EMBEDDING on wrong dimensions or NaN', async () => {
+    const j = job('cli://st/bad.md', 1);
+    await putParsed(f, j, sectionsOf(j.documentId, [['A', 'x']]));
+    const broken = (vector: number[]): Embedder => ({ version: 'broken', dimensions: 64, embed: async () => [vector], close: async () => undefined });
+    for (const v of [new Array(63).fill(0.1), [Number.NaN, ...new Array(63).fill(0.1)]]) {
+      const error = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: broken(v), vectors: f.vectors, batchSize: 8 }, ctx()).then(() => null, (e: unknown) => e);
+      expect(error).to.have.property('code', 'BAD_EMBEDDING');
+      expect(error).to.have.property('retryable', false);
+    }
+  });
+});

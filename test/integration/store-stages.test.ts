@@ -1,0 +1,76 @@
+import { expect } from 'chai';
+import { embedStage } from '@ingest/embed';
+import { graphStage } from '@ingest/graph';
+import { verifyStage } from '@ingest/verify';
+import { hybridQuery, type IngestReport, type StageJobData } from '@ingest/shared';
+import { vectorStage } from '@ingest/vector';
+import { ctx, job, openStageFixture, putParsed, sectionsOf, type StageFixture } from '../helpers/stage-fixture.js';
+
+describe('graph → vector → verify stages over real stores', function () {
+  this.timeout(60_000);
+  let f: StageFixture;
+  const reports: IngestReport[] = [];
+  const finished: string[] = [];
+  let latestGeneration = 0;
+  before(async () => { f = await openStageFixture(); });
+  after(async () => f?.close());
+
+  const run = async (j: StageJobData) => {
+    const isSuperseded = async (x: StageJobData) => latestGeneration > x.generation;
+    const e = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 16 }, ctx());
+    const g = await graphStage({ job: j, upstream: e }, { artifacts: f.artifacts, graph: f.graph, isSuperseded }, ctx());
+    const v = await vectorStage({ job: j, upstream: g }, { artifacts: f.artifacts, vectors: f.vectors, graph: f.graph, isSuperseded }, ctx());
+    return verifyStage({ job: j, upstream: v }, {
+      graph: f.graph, vectors: f.vectors, query: (q, o) => hybridQuery(f, q, { ...o, legK: 10, rrfK: 60 }),
+      sampleQueries: () => [], selfQueryTopK: 5, pipelineVersion: 'p', embeddingVersion: f.embedder.version,
+      jobState: async () => null, saveReport: async (r) => { reports.push(r); return `/tmp/${r.job_id}.json`; },
+      finishChain: async (x, outcome) => { finished.push(`${x.jobId}:${outcome}`); },
+    }, ctx());
+  };
+
+  it('writes both stores, then removes in both what the next version dropped', async () => {
+    const j1 = job('cli://st/doc.md', 1);
+    latestGeneration = 1;
+    await putParsed(f, j1, sectionsOf(j1.documentId, [['A', 'alpha keeps'], ['B', 'beta goes'], ['C', 'gamma keeps']]));
+    const r1 = await run(j1);
+    expect(r1).to.deep.include({ status: 'DONE', drift_pct: 0 });
+    expect(await f.vectors.count(j1.documentId)).to.equal(3);
+
+    const j2 = job('cli://st/doc.md', 2);
+    latestGeneration = 2;
+    await putParsed(f, j2, sectionsOf(j2.documentId, [['A', 'alpha keeps'], ['C', 'gamma keeps']]));
+    const r2 = await run(j2);
+    expect(r2).to.deep.include({ status: 'DONE', drift_pct: 0 });
+    expect(reports.at(-1)?.changes).to.deep.equal({ created: 0, updated: 0, deleted: 1, unchanged: 2 });
+    expect(await f.vectors.count(j2.documentId)).to.equal(2);
+    expect(await f.graph.sectionHashes(j2.documentId)).to.have.length(2);
+    expect(finished).to.deep.equal([`${j1.jobId}:DONE`, `${j2.jobId}:DONE`]);
+  });
+
+  it('a store stage that finds a newer generation stops with SUPERSEDED and writes nothing', async () => {
+    const j3 = job('cli://st/doc.md', 3);
+    latestGeneration = 4;
+    await putParsed(f, j3, sectionsOf(j3.documentId, [['Z', 'zeta from an old version']]));
+    const r = await run(j3);
+    expect(r.status).to.equal('SUPERSEDED');
+    expect((await f.graph.sectionHashes(j3.documentId)).map((s) => s.id)).to.not.include(sectionsOf(j3.documentId, [['Z', '']])[0]!.id);
+    expect(await f.vectors.count(j3.documentId)).to.equal(2);
+  });
+
+  it('verify reports drift and not ready when a vector is missing', async () => {
+    const j = job('cli://st/drift.md', 1);
+    latestGeneration = 1;
+    await putParsed(f, j, sectionsOf(j.documentId, [['A', 'one'], ['B', 'two']]));
+    await run(j);
+    const victim = (await f.vectors.points(j.documentId))[0]!.id;
+    await f.vectors.deleteDocumentExcept(j.documentId, (await f.vectors.points(j.documentId)).map((p) => p.id).filter((id) => id !== victim));
+    const again = await verifyStage({ job: j, upstream: { v: 1, counts: {} } }, {
+      graph: f.graph, vectors: f.vectors, query: (q, o) => hybridQuery(f, q, { ...o, legK: 10, rrfK: 60 }),
+      sampleQueries: () => [], selfQueryTopK: 5, pipelineVersion: 'p', embeddingVersion: f.embedder.version,
+      jobState: async () => null, saveReport: async (r) => { reports.push(r); return 'x'; }, finishChain: async () => undefined,
+    }, ctx());
+    expect(again.drift_pct).to.equal(50);
+    expect(again.ready_for_queries).to.equal(false);
+    expect(reports.at(-1)?.parity.missing_in_vector).to.deep.equal([victim]);
+  });
+});
