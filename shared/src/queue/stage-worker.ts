@@ -70,6 +70,13 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
       if (error instanceof PipelineError && !error.retryable) {
         throw new UnrecoverableError(`${described.code}: ${described.message}`);
       }
+      // A dependency said "slow down" (HTTP 429 Retry-After): rate-limit the whole queue for that long
+      // and put the job back without burning an attempt (DESIGN §5 embed; needs the worker limiter).
+      const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
+        await worker.rateLimit(retryAfterMs);
+        throw Worker.RateLimitError();
+      }
       throw error;
     }
   };

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createStageWorker } from '../../src/queue/stage-worker.js';
+import { JobStateStore } from '../../src/ledger/job-state.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { PermanentError } from '../../src/errors/errors.js';
+import { documentId, jobIdFor } from '../../src/ids/ids.js';
+import type { StageJobData, StageName } from '../../src/queue/topology.js';
+import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
+
+describe('stage-worker adapter (real BullMQ on real Redis)', function () {
+  this.timeout(30_000);
+  let server: TestRedis;
+  let redis: Redis;
+  const logger = createLogger({ service: 'test', level: 'silent', format: 'json' });
+
+  before(async () => {
+    server = await startTestRedis();
+    redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  const config = (attempts: number) => loadConfig({ env: {}, ingest: { programs: [], tags: {} }, overrides: {
+    redis: { url: server.url }, queue: { prefix: `{t${Math.random().toString(36).slice(2, 8)}}` },
+    stages: Object.fromEntries(['parse', 'extract', 'embed', 'graph', 'vector', 'verify'].map((s) => [s, { concurrency: 1, attempts, backoffMs: 10, lockDurationMs: 5000 }])),
+  } });
+  const data = (stage: StageName, n: number): StageJobData => {
+    const d = documentId('t', `cli://t/${stage}${n}.md`);
+    return { v: 1, op: 'ingest', jobId: jobIdFor(d, 1), documentId: d, generation: 1, tag: 't', sourceUri: 'cli://t/x.md', checksum: 'c', contentType: 'text/markdown' };
+  };
+
+  async function runOne(stage: StageName, attempts: number, fn: () => Promise<{ v: 1; counts: Record<string, number> }>) {
+    const cfg = config(attempts);
+    const failures: { code: string }[] = [];
+    const worker = createStageWorker({ stage, fn, deps: {}, connection: redis, config: cfg, logger,
+      state: new JobStateStore(redis, 60, 10), onFinalFailure: async (_d, e) => { failures.push(e); } });
+    const queue = new Queue(stage, { connection: redis, prefix: cfg.queue.prefix });
+    const events = new QueueEvents(stage, { connection: redis.duplicate(), prefix: cfg.queue.prefix });
+    await events.waitUntilReady();
+    void worker.run();
+    const job = await queue.add(stage, data(stage, Math.random()), { attempts, backoff: { type: 'fixed', delay: 10 } });
+    const outcome = await job.waitUntilFinished(events, 20_000).then(() => 'completed', (e: Error) => e.message);
+    const final = await queue.getJob(job.id!);
+    await worker.close();
+    await events.close();
+    await queue.close();
+    return { outcome, failures, attemptsMade: final?.attemptsMade ?? -1 };
+  }
+
+  it('turns a Retry-After into a queue rate limit that does not burn an attempt', async () => {
+    let calls = 0;
+    const started = Date.now();
+    const r = await runOne('parse', 1, async () => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error('EMBEDDER_RATE_LIMITED: 429'), { retryAfterMs: 300 });
+      return { v: 1, counts: {} };
+    });
+    expect(r.outcome).to.equal('completed');
+    expect(calls).to.equal(2);
+    expect(Date.now() - started).to.be.greaterThan(250);
+  });
+
+  it('fails a PermanentError at once, with its code, and reports the final failure', async () => {
+    let calls = 0;
+    const r = await runOne('parse', 5, async () => { calls++; throw new PermanentError('TOO_DEEP', 'nesting 150 > 100'); });
+    expect(r.outcome).to.match(/^TOO_DEEP: /);
+    expect(calls).to.equal(1);
+    expect(r.failures).to.deep.equal([{ code: 'TOO_DEEP', message: 'nesting 150 > 100' }]);
+  });
+
+  it('retries other errors up to the attempts, then reports the final failure once', async () => {
+    let calls = 0;
+    const r = await runOne('parse', 3, async () => { calls++; throw new Error('flaky'); });
+    expect(calls).to.equal(3);
+    expect(r.failures).to.have.length(1);
+  });
+
+  it('refuses to run a later stage without its upstream result (MISSING_UPSTREAM)', async () => {
+    let calls = 0;
+    const r = await runOne('embed', 3, async () => { calls++; return { v: 1, counts: {} }; });
+    expect(calls).to.equal(0);
+    expect(r.outcome).to.match(/^MISSING_UPSTREAM/);
+  });
+});
