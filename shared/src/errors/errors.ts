@@ -19,6 +19,7 @@ export const ErrorCode = {
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreWriteFailed: 'STORE_WRITE_FAILED',
   EmbedderUnavailable: 'EMBEDDER_UNAVAILABLE',
+  RateLimited: 'RATE_LIMITED',
   BadRequest: 'BAD_REQUEST',
   NotFound: 'NOT_FOUND',
   Unauthorized: 'UNAUTHORIZED',
@@ -49,6 +50,21 @@ export class PermanentError extends PipelineError {
 /** A dependency was unavailable or slow: retry with backoff. */
 export class RetryableError extends PipelineError {
   readonly retryable = true;
+}
+
+/**
+ * A dependency asked us to slow down (HTTP 429 with Retry-After). Retryable, but the worker adapter should
+ * not spend an attempt on it: it rate-limits the stage queue for `retryAfterMs` instead (BullMQ
+ * `worker.rateLimit(ms)` + `Worker.RateLimitError()`, DESIGN §5 embed / §6).
+ */
+export class RateLimitedError extends RetryableError {
+  constructor(
+    readonly retryAfterMs: number,
+    message: string,
+    options?: { cause?: unknown; code?: ErrorCode | string },
+  ) {
+    super(options?.code ?? ErrorCode.RateLimited, message, options);
+  }
 }
 
 /** `{code, message}` for any thrown value; the shape of `error` in job state and CLI JSON. */
