@@ -3,6 +3,7 @@ import { ApiClient, CliError, resolveConnection } from './client.js';
 import { ingestCommand } from './commands/ingest.command.js';
 import { deleteCommand, queryCommand, reportCommand, statusCommand } from './commands/simple.commands.js';
 import { upCommand } from './commands/up.command.js';
+import { controlCommand, planCommand, queuesCommand, tailCommand, verifyCommand } from './commands/ops.commands.js';
 
 const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
 
@@ -12,6 +13,11 @@ const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
   report JOB_ID [--format json|md]
   query TEXT [--tag T] [--limit K]
   delete SOURCE_URI [--tag T]
+  tail JOB_ID
+  cancel JOB_ID | retry JOB_ID
+  plan PATH… [--tag T] [--base DIR]
+  verify [--tag T]
+  queues [list|pause STAGE|resume STAGE]
 
 Every command takes --json, --url URL, --token TOKEN, --data DIR.
 Exit codes: 0 success; 1 a job did not end DONE or SKIPPED, or a tag is not ready; 2 usage or connection error.`;
@@ -68,6 +74,17 @@ async function run(argv: readonly string[]): Promise<number> {
       return queryCommand(api, rest.join(' '), { tag: v.tag, limit, json: v.json });
     case 'delete':
       return deleteCommand(api, rest[0], { tag: v.tag, json: v.json });
+    case 'tail':
+      return tailCommand(api, rest[0], { json: v.json });
+    case 'cancel':
+    case 'retry':
+      return controlCommand(api, command, rest[0], { json: v.json });
+    case 'queues':
+      return queuesCommand(api, rest, { json: v.json });
+    case 'plan':
+      return planCommand(api, rest, { tag: v.tag ?? 'default', base: v.base, json: v.json });
+    case 'verify':
+      return verifyCommand(api, { tag: v.tag ?? 'default', json: v.json });
     default:
       throw new CliError('USAGE', `unknown command ${JSON.stringify(command)}; see ingestctl --help`);
   }

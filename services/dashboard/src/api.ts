@@ -5,6 +5,7 @@ import {
   type IngestReport, type Runtime, type StageName,
 } from '@ingest/shared';
 import { requireToken } from './auth.js';
+import { createOpsRouter } from './ops-routes.js';
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
   fn(req, res).catch(next);
@@ -117,6 +118,7 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
     res.json({ documents: await rt.graph.listDocuments(String(req.params.tag)) });
   }));
 
+  api.use(createOpsRouter(rt, queues));
   app.use('/api', api);
   app.use((_req: Request, res: Response) => { res.status(404).json({ code: 'NOT_FOUND', message: 'no such route' }); });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -6,7 +6,7 @@ import {
 export interface ParseDeps {
   readonly artifacts: ArtifactStore;
   /** Runs the parser off the event loop (worker threads with time and memory limits). */
-  readonly parse: (text: string, options: { documentId: string; sourceUri: string }) => Promise<ParsedArtifact>;
+  readonly parse: (text: string, options: { documentId: string; sourceUri: string }, signal: AbortSignal) => Promise<ParsedArtifact>;
 }
 
 export interface ParseResult extends StageResultBase {
@@ -14,10 +14,10 @@ export interface ParseResult extends StageResultBase {
 }
 
 /** Source text → sections (DESIGN §5 parse); the sections go to the artifact store, a pointer to the queue. */
-export const parseStage: StageFn<ParseDeps, never, ParseResult> = async ({ job }, deps) => {
+export const parseStage: StageFn<ParseDeps, never, ParseResult> = async ({ job }, deps, ctx) => {
   const source = await deps.artifacts.get(artifactKeys.source(job.jobId));
   if (!source) throw new PermanentError(ErrorCode.MissingArtifact, 'the source bytes of this version are gone');
-  const parsed = await deps.parse(Buffer.from(source).toString('utf8'), { documentId: job.documentId, sourceUri: job.sourceUri });
+  const parsed = await deps.parse(Buffer.from(source).toString('utf8'), { documentId: job.documentId, sourceUri: job.sourceUri }, ctx.signal);
   const sections = parsed.sections.length > 0 ? parsed.sections : frontMatterSection(job.documentId, parsed.title, parsed.description);
   const artifact: ParsedArtifact = { title: parsed.title, description: parsed.description, tags: parsed.tags, sections, links: parsed.links };
   await deps.artifacts.putJson(artifactKeys.parsed(job.jobId), artifact);

@@ -12,6 +12,9 @@ import { deleteFlow, ingestFlow } from '../queue/flows.js';
 import { parseJobId } from '../ids/ids.js';
 import type { JobStatus, StageJobData } from '../queue/topology.js';
 import { inspectSubmission } from './inspect.js';
+import { ChainControl, type ControlResult } from './chain-control.js';
+import { keys } from '../ledger/keys.js';
+import type { LedgerEntry } from '../ledger/ledger.js';
 
 /** Bumped when a change to parsing, extraction or storage must re-ingest unchanged sources. */
 export const PIPELINE_CODE_VERSION = 'p1';
@@ -43,6 +46,7 @@ export class Pipeline {
   readonly ledger: Ledger;
   readonly state: JobStateStore;
   readonly artifacts: TieredArtifactStore;
+  readonly control: ChainControl;
   private readonly flows: FlowProducer;
 
   constructor(
@@ -55,6 +59,40 @@ export class Pipeline {
     this.state = new JobStateStore(redis, config.state.ttlSeconds, config.state.eventsMaxLen);
     this.artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, config.artifacts.ttlSeconds);
     this.flows = new FlowProducer({ connection: redis, prefix: config.queue.prefix });
+    this.control = new ChainControl(config, redis, this.state);
+  }
+
+  async ledgerEntryOf(tag: string, sourceUri: string): Promise<LedgerEntry | null> {
+    return this.ledger.get(documentIdOf(tag, sourceUri));
+  }
+
+  /** Cancels a version until its first store stage starts (DESIGN §6); afterwards answers TOO_LATE. */
+  async cancel(jobId: string): Promise<ControlResult> {
+    const st = await this.state.get(jobId);
+    const parsed = parseJobId(jobId);
+    if (!st || !parsed) return { ok: false, job_id: jobId, code: 'NOT_FOUND', message: 'no such job' };
+    if (st.status === 'CANCELLED') return { ok: true, job_id: jobId, status: 'CANCELLED' };
+    if (['DONE', 'DELETED', 'FAILED', 'REJECTED', 'SKIPPED', 'SUPERSEDED'].includes(st.status)) {
+      return { ok: false, job_id: jobId, code: 'NOT_CANCELLABLE', message: `the job already ended ${st.status}` };
+    }
+    const data = this.jobData(jobId, st.op, st.tag, st.source_uri, st.checksum, st.content_type);
+    const outcome = await this.control.cancel(jobId, keys.ledger(parsed.documentId));
+    if (outcome === 'too_late') {
+      return { ok: false, job_id: jobId, code: 'TOO_LATE', message: 'the version already reached the stores; it will commit' };
+    }
+    if (outcome === 'unparked') {
+      await this.retireParked(jobId, 'CANCELLED', 'cancelled before it started');
+      return { ok: true, job_id: jobId, status: 'CANCELLED' };
+    }
+    if (outcome === 'removed') await this.finishChain(data, 'CANCELLED', { error: { code: 'CANCELLED', message: 'cancelled by an operator' } });
+    const status = await this.control.waitFinal(jobId, 15_000);
+    return status === 'CANCELLED' ? { ok: true, job_id: jobId, status } : { ok: false, job_id: jobId, code: 'CANCEL_PENDING', message: `the job is ${status}; the active stage has not stopped yet` };
+  }
+
+  async retry(jobId: string): Promise<ControlResult> {
+    const parsed = parseJobId(jobId);
+    if (!parsed) return { ok: false, job_id: jobId, code: 'NOT_FOUND', message: 'no such job' };
+    return this.control.retry(jobId, keys.ledger(parsed.documentId));
   }
 
   async submit(s: Submission): Promise<SubmitResult> {
@@ -117,6 +155,7 @@ export class Pipeline {
   /** Ends a chain: final status, ledger completion, artifacts released, and the parked version started. */
   async finishChain(data: StageJobData, outcome: ChainOutcome, extra: { error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
     await this.state.setStatus(data.jobId, outcome, extra);
+    if (outcome === 'CANCELLED') await this.control.removeChain(data.jobId);
     const next = await this.ledger.finish(data.documentId, data.jobId, data.generation, outcome, this.pipelineVersion);
     // A FAILED chain keeps its artifacts so it can be resumed (ingestctl retry); the janitor expires them.
     if (outcome !== 'FAILED') await this.artifacts.deleteJob(data.jobId);
@@ -129,6 +168,7 @@ export class Pipeline {
   }
 
   async close(): Promise<void> {
+    await this.control.close();
     await this.flows.close();
   }
 
@@ -143,8 +183,8 @@ export class Pipeline {
     await this.flows.add(st.op === 'delete' ? deleteFlow(this.config, data) : ingestFlow(this.config, data));
   }
 
-  private async retireParked(jobId: string): Promise<void> {
-    await this.state.setStatus(jobId, 'SUPERSEDED', { reason: 'a newer version arrived before this one started' });
+  private async retireParked(jobId: string, status: 'SUPERSEDED' | 'CANCELLED' = 'SUPERSEDED', reason = 'a newer version arrived before this one started'): Promise<void> {
+    await this.state.setStatus(jobId, status, { reason });
     await this.artifacts.deleteJob(jobId);
   }
 

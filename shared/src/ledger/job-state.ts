@@ -73,10 +73,10 @@ export class JobStateStore {
       .exec();
   }
 
-  async setStatus(jobId: string, status: JobStatus, extra: { reason?: string; error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
+  async setStatus(jobId: string, status: JobStatus, extra: { reason?: string; error?: { code: string; message: string } | null; reportPath?: string } = {}): Promise<void> {
     const fields: Record<string, string> = { status, updated_at: new Date().toISOString() };
     if (extra.reason !== undefined) fields.reason = extra.reason;
-    if (extra.error !== undefined) fields.error = JSON.stringify(extra.error);
+    if (extra.error !== undefined) fields.error = extra.error === null ? '' : JSON.stringify(extra.error);
     if (extra.reportPath !== undefined) fields.report_path = extra.reportPath;
     await this.redis.hset(keys.state(jobId), fields);
   }

@@ -1,4 +1,5 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { EventEmitter } from 'node:events';
 import { Ajv } from 'ajv';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config.types.js';
@@ -23,7 +24,14 @@ export interface StageWorkerOptions<D, U, R extends StageResultBase> {
   /** Called with each job's wall time and outcome (metrics). */
   readonly onJobFinished?: (stage: StageName, ms: number, outcome: 'completed' | 'failed') => void;
   readonly concurrency?: number;
+  /** Cancel support (DESIGN §6): the flag every stage checks, and the first store stage's commit claim. */
+  readonly control?: {
+    isCancelled(jobId: string): Promise<boolean>;
+    commit(jobId: string): Promise<'ok' | 'cancelled'>;
+  };
 }
+
+const cancelled = () => new UnrecoverableError(`${ErrorCode.Cancelled}: cancelled by an operator`);
 
 /** The one place that knows BullMQ: turns a stage function into a Worker (DESIGN §2, research/style.md B3). */
 export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorkerOptions<D, U, R>): Worker<StageJobData, R> {
@@ -47,6 +55,15 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
         throw new UnrecoverableError(`${ErrorCode.MissingUpstream}: ${o.stage} has no result from the stage before it`);
       }
     }
+    if (o.control) {
+      // The first store stage claims the version; before it every stage honours a cancel.
+      const firstStoreStage = data.op === 'delete' ? 'vector' : 'graph';
+      if (o.stage === firstStoreStage) {
+        if ((await o.control.commit(data.jobId)) === 'cancelled') throw cancelled();
+      } else if (STAGES.indexOf(o.stage) < STAGES.indexOf(firstStoreStage) && (await o.control.isCancelled(data.jobId))) {
+        throw cancelled();
+      }
+    }
     await o.state.stageStarted(data.jobId, data.op === 'delete' ? 'DELETING' : STATUS_OF_STAGE[o.stage], o.stage);
     const ctx: StageContext = {
       logger,
@@ -65,6 +82,7 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
       return result;
     } catch (error) {
       o.onJobFinished?.(o.stage, performance.now() - started, 'failed');
+      if (o.control && ctx.signal.aborted && (await o.control.isCancelled(data.jobId))) throw cancelled();
       const described = describeError(error);
       logger.warn('stage failed', { code: described.code, message: described.message });
       if (error instanceof PipelineError && !error.retryable) {
@@ -101,5 +119,15 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     );
   });
   worker.on('error', (error) => o.logger.error('worker error', { stage: o.stage, err: describeError(error) }));
+
+  if (o.control) {
+    // A cancel published by any process reaches the process that holds the active job (custom event).
+    const events = new QueueEvents(o.stage, { connection: o.connection.duplicate(), prefix: o.config.queue.prefix });
+    (events as unknown as EventEmitter).on('cancel', (args: { jobId?: string }) => {
+      if (args.jobId) worker.cancelJob(args.jobId, 'cancelled by an operator');
+    });
+    events.on('error', (error) => o.logger.error('queue events error', { stage: o.stage, err: describeError(error) }));
+    worker.on('closed', () => void events.close());
+  }
   return worker;
 }

@@ -52,12 +52,13 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
 }
 
 /** The options every stage worker shares: connection, settings, state, and where a final failure goes. */
-export function workerOptions(rt: Runtime): Pick<StageWorkerOptions<unknown, unknown, never>, 'connection' | 'config' | 'logger' | 'state' | 'onFinalFailure'> {
+export function workerOptions(rt: Runtime): Pick<StageWorkerOptions<unknown, unknown, never>, 'connection' | 'config' | 'logger' | 'state' | 'onFinalFailure' | 'control'> {
   return {
     connection: rt.workerRedis,
     config: rt.config,
     logger: rt.logger,
     state: rt.pipeline.state,
-    onFinalFailure: (data, error) => rt.pipeline.finishChain(data, 'FAILED', { error }),
+    control: rt.pipeline.control,
+    onFinalFailure: (data, error) => rt.pipeline.finishChain(data, error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED', { error }),
   };
 }
