@@ -52,7 +52,7 @@ describe('operator control: queues, cancel, retry', function () {
   });
 
   it('cancel reaches a job active in a stage through its AbortSignal', async () => {
-    const big = Array.from({ length: 3000 }, (_, i) => `## Part ${i}\n\n${'Words about persistence and replication with \`code\` spans. '.repeat(40)}\n`).join('\n');
+    const big = Array.from({ length: 3000 }, (_, i) => `## Part ${i}\n\n${'Words about persistence and replication with code spans. '.repeat(40)}\n`).join('\n');
     const r = await submit(t.api, 'cli://c/active.md', `# Active\n\n${big}`);
     await waitStatus(t, r.job_id, 'PARSING');
     const c = await t.api.request<{ ok: boolean; status: string }>('POST', `/api/jobs/${r.job_id}/cancel`);
