@@ -88,6 +88,41 @@ describe('ingestctl (the DESIGN §10 contract, through scripts/ingestctl)', func
     expect(md.stdout).to.match(/^# Ingest report/);
   });
 
+  it('plan, verify, queues, cancel and retry print their shapes and exit codes', async () => {
+    await writeFile(path.join(docs, 'new.md'), '# New\n\nNot ingested yet.\n');
+    const plan = await ingestctl(t, ['plan', 'docs', '--tag', 'cli', '--json']);
+    expect(plan.code, plan.stderr).to.equal(0);
+    const p = JSON.parse(plan.stdout) as { add: string[]; unchanged: string[] };
+    const vp = await validator('cli/plan.json');
+    expect(vp(p), JSON.stringify(vp.errors)).to.equal(true);
+    expect(p.add).to.deep.equal(['cli://cli/docs/new.md']);
+    expect(p.unchanged).to.have.length(2);
+
+    const verify = await ingestctl(t, ['verify', '--tag', 'cli', '--json']);
+    expect(verify.code, verify.stderr).to.equal(0);
+    const vv = await validator('cli/verify.json');
+    expect(vv(JSON.parse(verify.stdout)), JSON.stringify(vv.errors)).to.equal(true);
+    const notReady = await ingestctl(t, ['verify', '--tag', 'nothing-here', '--json']);
+    expect(notReady.code).to.equal(1);
+
+    const queues = await ingestctl(t, ['queues', 'pause', 'embed', '--json']);
+    expect(JSON.parse(queues.stdout)).to.deep.equal({ queue: 'embed', paused: true });
+    const list = await ingestctl(t, ['queues', '--json']);
+    const vq = await validator('cli/queues.json');
+    const listed = JSON.parse(list.stdout) as { queues: { queue: string; paused: boolean }[] };
+    expect(vq(listed), JSON.stringify(vq.errors)).to.equal(true);
+    expect(listed.queues.find((q) => q.queue === 'embed')?.paused).to.equal(true);
+    await ingestctl(t, ['queues', 'resume', 'embed']);
+
+    const vc = await validator('cli/control.json');
+    const late = await ingestctl(t, ['cancel', jobIds[0]!, '--json']);
+    expect(late.code).to.equal(1);
+    expect(vc(JSON.parse(late.stdout)), JSON.stringify(vc.errors)).to.equal(true);
+    const retry = await ingestctl(t, ['retry', jobIds[0]!, '--json']);
+    expect(retry.code).to.equal(1);
+    expect(JSON.parse(retry.stdout)).to.deep.include({ ok: false, code: 'NOT_FAILED' });
+  });
+
   it('delete --json tombstones the document', async () => {
     const r = await ingestctl(t, ['delete', 'cli://cli/docs/rdb.md', '--json']);
     expect(r.code, r.stderr).to.equal(0);
