@@ -31,8 +31,11 @@ const NOT_PROGRAMS: ReadonlySet<string> = new Set([
   'select', 'return', 'break', 'continue', '{', '}', '[', '[[', ']]', '!', '(', ')',
   'cd', 'echo', 'export', 'exit', 'set', 'unset', 'source', '.', 'alias', 'true', 'false', 'read', 'printf', 'local',
 ]);
-/** Wrappers skipped before the program word. */
-const WRAPPERS: ReadonlySet<string> = new Set(['sudo', 'doas', 'env', 'time', 'nohup', 'exec', 'nice', 'command']);
+/** Wrappers and shell keywords skipped before the program word (`sudo make`, `then ls`). */
+const WRAPPERS: ReadonlySet<string> = new Set([
+  'sudo', 'doas', 'env', 'time', 'nohup', 'exec', 'nice', 'command', 'if', 'then', 'else', 'elif', 'do', 'while',
+  'until', '!', '{', '(',
+]);
 
 /** `$ cmd`, `> cmd`, `redis> cmd`, `127.0.0.1:6379> cmd`, `user@host:~$ cmd`. */
 const PROMPT = /^[ \t]*(?:[\w.@:~/-]*[$>])[ \t]+(?=\S)/;
@@ -117,8 +120,19 @@ function logicalLines(lines: readonly string[]): string[] {
   return out;
 }
 
-/** Commands and parameters in one code block; shell programs seen are added to `programs`. */
-export function codeBlockFindings(block: CodeBlock, out: Finding[], programs: Set<string>): void {
+/** Code blocks without a language (or `text`): lines starting with a known program are commands. */
+const PLAIN_LANGS: ReadonlySet<string> = new Set(['', 'text', 'txt', 'plain', 'plaintext']);
+
+/**
+ * Commands and parameters in one code block; shell programs seen are added to `programs`. With `known`,
+ * a line of an unlabelled block whose first word is a known program is a command line too.
+ */
+export function codeBlockFindings(
+  block: CodeBlock,
+  out: Finding[],
+  programs: Set<string>,
+  known?: (program: string) => boolean,
+): void {
   const { lang, lines } = block;
   const hasPrompt = lines.some((l) => PROMPT.test(l));
   if (SHELL_LANGS.has(lang)) {
@@ -137,6 +151,12 @@ export function codeBlockFindings(block: CodeBlock, out: Finding[], programs: Se
   // Any other block: prompt lines are commands.
   if (hasPrompt) {
     for (const l of lines) if (PROMPT.test(l)) commandLine(l.replace(PROMPT, ''), out, programs);
+  } else if (known && PLAIN_LANGS.has(lang)) {
+    for (const l of logicalLines(lines)) {
+      const first = shellSegments(l)[0];
+      const program = first ? programOf(first) : null;
+      if (program && known(program)) commandLine(l, out);
+    }
   }
   if (YAML_LANGS.has(lang)) yamlKeys(lines, out);
   else if (JSON_LANGS.has(lang)) jsonKeys(lines.join('\n'), out);
@@ -280,7 +300,7 @@ export function sectionFindings(
 ): Finding[] {
   const out: Finding[] = [];
   const scanned = scanSection(text);
-  for (const block of scanned.code) codeBlockFindings(block, out, programs);
+  for (const block of scanned.code) codeBlockFindings(block, out, programs, known);
   for (const block of scanned.blocks) {
     tableFindings(block, out);
     for (const line of block) inlineCodeFindings(line, out, known);

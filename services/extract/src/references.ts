@@ -94,7 +94,7 @@ export function resolveLink(rawUrl: string, sourceUri: string): LinkTarget {
     if (base.scheme === 'cli') {
       const dir = path.posix.dirname(base.path.replace(/^\//, ''));
       const joined = rel.startsWith('/') ? path.posix.normalize(rel.slice(1)) : path.posix.normalize(path.posix.join(dir, rel));
-      targetPath = '/' + joined.replace(/^\.\/?/, '');
+      targetPath = '/' + (joined === '.' ? '' : joined.replace(/^\.\//, ''));
     } else {
       const dir = path.posix.dirname(base.path || '/');
       targetPath = rel.startsWith('/') ? path.posix.resolve(rel) : path.posix.resolve(dir.startsWith('/') ? dir : '/' + dir, rel);

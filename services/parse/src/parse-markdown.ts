@@ -2,6 +2,7 @@ import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
 import type { Nodes, Root } from 'mdast';
+import { defuseInlinePathologies } from './defuse.js';
 import { checkTreeDepth, prescanDepth } from './depth.js';
 import { splitFrontMatter } from './front-matter.js';
 import { stripGeneratorMarkup } from './generator-markup.js';
@@ -15,7 +16,8 @@ import { resolveParseOptions, type ParseOptions, type ParsedDocument } from './t
  * Markdown → document fields, sections and links (DESIGN §5 parse). Pure and synchronous; run it through
  * ParsePool (parse-pool.ts) for untrusted input, so time and memory are bounded.
  *
- * Steps: normalise (BOM, CRLF, NUL → U+FFFD) → front matter → generator markup → nesting pre-scan →
+ * Steps: normalise (BOM, CRLF, NUL → U+FFFD) → front matter → generator markup → inline-pathology
+ * guard (defuse.ts) → nesting pre-scan →
  * segments (parsed one at a time with GFM, each checked for depth and rendered to compact blocks) →
  * sections and links.
  *
@@ -25,7 +27,7 @@ export function parseMarkdown(text: string, options: ParseOptions): ParsedDocume
   const opts = resolveParseOptions(options);
   const normalised = normaliseText(text).replace(/\u0000/g, '\uFFFD');
   const { frontMatter, body: afterFrontMatter } = splitFrontMatter(normalised);
-  const body = stripGeneratorMarkup(afterFrontMatter);
+  const body = defuseInlinePathologies(stripGeneratorMarkup(afterFrontMatter));
   prescanDepth(body, opts.maxDepth);
 
   const rendered = renderSegments(body, segmentCuts(body, opts.segmentBytes), opts.maxDepth);

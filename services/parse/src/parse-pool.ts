@@ -91,7 +91,10 @@ export class ParsePool {
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('parse pool is closed'));
     if (this.allReady()) return Promise.resolve();
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.readyWaiters.push({ resolve, reject });
+      this.updateRefs();
+    });
   }
 
   parse(text: string, opts: ParseOptions, jobOptions: ParseJobOptions = {}): Promise<ParsedDocument> {
@@ -167,7 +170,7 @@ export class ParsePool {
       slot.ready = true;
       this.startupFailures = 0;
       if (this.allReady()) for (const w of this.readyWaiters.splice(0)) w.resolve();
-      this.pump();
+      this.pump(); // also updates refs
       return;
     }
     const job = slot.job;
@@ -272,7 +275,7 @@ export class ParsePool {
 
   /** Keep the process alive only while there is work. */
   private updateRefs(): void {
-    const busy = this.queue.length > 0 || [...this.slots].some((s) => s.job !== null);
+    const busy = this.queue.length > 0 || this.readyWaiters.length > 0 || [...this.slots].some((s) => s.job !== null);
     for (const s of this.slots) {
       if (busy) s.worker.ref();
       else s.worker.unref();
