@@ -105,7 +105,9 @@ export function ftsTerms(query: string): string[] {
 /** What the full-text index sees of a section: heading path (title included), then the text. */
 function searchTextOf(point: VectorPoint): string {
   const path = point.headingPath.length > 0 ? point.headingPath.join(' / ') : point.title;
-  return path ? `${path}\n${point.text}` : point.text;
+  // The heading path twice: a poor man's field boost, so a page's own title outranks passing mentions of
+  // it in long pages (the FTS index has one column, and BM25 has no per-field weights here).
+  return path ? `${path}\n${path}\n${point.text}` : point.text;
 }
 
 function stringList(value: unknown): string[] {
