@@ -1,0 +1,103 @@
+// `npm run bench` (DESIGN §14): ratios taken in one run on this machine. Writes reports/bench/<ts>.json,
+// .md and .svg. Direct and pipeline runs are interleaved, medians of 3 after a warm-up.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@ingest/shared';
+import { spawnRedis } from '../../services/cli/src/redis-server.js';
+import { redisDocsCorpus, syntheticCorpus } from './corpus.js';
+import { runDirect, runPipeline, type RunResult } from './runners.js';
+import { barChartSvg } from './chart.js';
+
+const IN_FLIGHT = 16;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SYNTHETIC = Number(process.env.BENCH_DOCS ?? 200);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0; };
+const rate = (r: RunResult) => r.done / r.seconds;
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+const redisDir = await mkdtemp(path.join(os.tmpdir(), 'bench-redis-'));
+const redis = await spawnRedis({ binary: 'redis-server', dir: redisDir, password: 'bench' });
+try {
+  const synthetic = syntheticCorpus(SYNTHETIC);
+  const redisDocs = process.env.BENCH_SKIP_CORPUS ? null : await redisDocsCorpus(path.join(REPO_ROOT, '../shared/corpus/redis-docs'));
+  log(`warm-up`);
+  await runDirect(synthetic.slice(0, 30), redis.url, IN_FLIGHT);
+  await runPipeline(synthetic.slice(0, 30), redis.url);
+
+  const direct: RunResult[] = [];
+  const pipeline: RunResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT));
+    pipeline.push(await runPipeline(synthetic, redis.url));
+    log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)} docs/s, pipeline ${rate(pipeline.at(-1)!).toFixed(1)} docs/s`);
+  }
+  const directRate = median(direct.map(rate));
+  const pipelineRate = median(pipeline.map(rate));
+
+  let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number } | null = null;
+  if (redisDocs) {
+    const d = await runDirect(redisDocs, redis.url, IN_FLIGHT);
+    const p = await runPipeline(redisDocs, redis.url);
+    corpus = { docs: redisDocs.length, direct_docs_per_s: rate(d), pipeline_docs_per_s: rate(p) };
+    log(`redis-docs: direct ${rate(d).toFixed(1)}, pipeline ${rate(p).toFixed(1)} docs/s`);
+  }
+
+  const open = await runPipeline(synthetic, redis.url, pipelineRate / 2);
+  log(`open loop at ${(pipelineRate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms`);
+
+  const big = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/bench/big-doc.ts'), redis.url], { cwd: REPO_ROOT, maxBuffer: 1 << 20 })).stdout) as { seconds: number; status: string; peak_rss_mb: number; sections: number };
+  log(`3 MB document: ${big.seconds.toFixed(2)} s, ${big.status}, peak RSS ${big.peak_rss_mb} MB`);
+
+  const pkg = async (name: string) => (JSON.parse(await readFile(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  const result = {
+    generated_at: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
+    versions: { node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb') },
+    corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight for direct; pipeline = all six BullMQ stages in one process (embedded default)`,
+    docs_per_s: { direct: directRate, pipeline: pipelineRate },
+    ratios: {
+      pipeline_vs_direct: pipelineRate / directRate,
+      pipeline_vs_langchain: null,
+      scaling_efficiency: null,
+    },
+    not_measured: {
+      pipeline_vs_langchain: 'LangChain.js index() baseline not built yet',
+      scaling_efficiency: 'needs `ingestctl up --processes` (compute stages as child processes), not built yet',
+    },
+    latency_ms: { p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipelineRate / 2 },
+    big_doc: { seconds: big.seconds, status: big.status, sections: big.sections, peak_rss_mb_compute: big.peak_rss_mb, peak_rss_mb_store: big.peak_rss_mb, note: 'one process holds compute and stores in the embedded default' },
+    redis_commands_per_doc: median(pipeline.map((r) => r.redisCommands / r.docs)),
+    redis_commands_per_doc_direct: median(direct.map((r) => r.redisCommands / r.docs)),
+    runs: { direct, pipeline: pipeline.map((r) => ({ ...r, latenciesMs: undefined })) },
+  };
+  const stamp = result.generated_at.replace(/[:.]/g, '-');
+  const dir = path.join(REPO_ROOT, 'reports/bench');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `${stamp}.json`), JSON.stringify(result, null, 2));
+  const svg = barChartSvg('Documents per second (higher is better)', [
+    { label: 'direct (synthetic)', value: directRate }, { label: 'pipeline (synthetic)', value: pipelineRate },
+    ...(corpus ? [{ label: 'direct (redis-docs)', value: corpus.direct_docs_per_s }, { label: 'pipeline (redis-docs)', value: corpus.pipeline_docs_per_s }] : []),
+  ]);
+  await writeFile(path.join(dir, `${stamp}.svg`), svg);
+  await writeFile(path.join(dir, `${stamp}.md`), [
+    `# Benchmark ${result.generated_at}`, '', `![docs per second](${stamp}.svg)`, '',
+    `| measure | value |`, `|---|---|`,
+    `| pipeline ÷ direct | **${result.ratios.pipeline_vs_direct.toFixed(2)}** (target ≥ 0.8) |`,
+    `| docs/s direct / pipeline (synthetic ${SYNTHETIC} × ~5 KB) | ${directRate.toFixed(1)} / ${pipelineRate.toFixed(1)} |`,
+    corpus ? `| docs/s direct / pipeline (redis-docs, ${corpus.docs} files) | ${corpus.direct_docs_per_s.toFixed(1)} / ${corpus.pipeline_docs_per_s.toFixed(1)} |` : '| redis-docs | not present |',
+    `| drop-to-searchable at half load p50 / p95 | ${result.latency_ms.p50} / ${result.latency_ms.p95} ms (target p95 ≤ 250 ms) |`,
+    `| 3 MB document | ${big.seconds.toFixed(2)} s, ${big.status}, peak RSS ${big.peak_rss_mb} MB |`,
+    `| Redis commands per document (pipeline / direct) | ${result.redis_commands_per_doc.toFixed(0)} / ${result.redis_commands_per_doc_direct.toFixed(0)} |`,
+    `| pipeline ÷ LangChain.js, scaling efficiency | not measured: ${Object.values(result.not_measured).join('; ')} |`,
+    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}.`, '',
+  ].join('\n'));
+  process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);
+} finally {
+  await redis.stop();
+}
+process.exit(0);

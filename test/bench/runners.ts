@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import {
+  artifactKeys, createLogger, documentId, FINAL_STATUSES, hybridQuery, jobIdFor, loadConfig, sourceUri, TieredArtifactStore,
+  type AppConfig, type StageContext, type StageJobData,
+} from '@ingest/shared';
+import { ParsePool, parseStage } from '@ingest/parse';
+import { extractStage } from '@ingest/extract';
+import { embedStage } from '@ingest/embed';
+import { graphStage } from '@ingest/graph';
+import { vectorStage } from '@ingest/vector';
+import { verifyStage } from '@ingest/verify';
+import { LadybugGraphStore } from '../../shared/src/adapters/graph/ladybug-graph-store.js';
+import { LanceVectorStore } from '../../shared/src/adapters/vector/lancedb-vector-store.js';
+import { HashEmbedder } from '../../shared/src/adapters/embedder/hash-embedder.js';
+import { startEmbeddedSystem } from '../../services/cli/src/embedded.js';
+import type { BenchDoc } from './corpus.js';
+
+const silent = createLogger({ service: 'bench', level: 'silent', format: 'json' });
+const ctx: StageContext = { logger: silent, signal: new AbortController().signal, attempt: 1, progress: async () => undefined };
+
+export interface RunResult {
+  readonly seconds: number;
+  readonly docs: number;
+  readonly done: number;
+  readonly redisCommands: number;
+  readonly latenciesMs: number[];
+}
+
+export function benchConfig(dir: string, redisUrl: string): AppConfig {
+  return loadConfig({ env: {}, overrides: {
+    dataDir: path.join(dir, 'data'), reportsDir: path.join(dir, 'reports'), redis: { url: redisUrl },
+    dashboard: { host: '127.0.0.1', port: 0 }, watch: { dirs: [], tag: 'bench', stableMs: 0 }, logging: { level: 'silent', format: 'json' },
+  } });
+}
+
+async function commandCount(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
+/** (a) direct: the same stage functions and store adapters, N documents in flight, no queues. */
+export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inFlight: number): Promise<RunResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-direct-'));
+  const config = benchConfig(dir, redisUrl);
+  const redis = new Redis(redisUrl);
+  await redis.flushall();
+  const artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, 3600);
+  const graph = await LadybugGraphStore.open(path.join(dir, 'g'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1048576 });
+  const vectors = await LanceVectorStore.open(path.join(dir, 'v'), config.embedder.dimensions);
+  const embedder = new HashEmbedder({ dimensions: config.embedder.dimensions });
+  const pool = new ParsePool({ size: config.parse.workerThreads, timeoutMs: config.parse.timeoutMs, maxOldGenerationSizeMb: config.parse.maxOldGenerationSizeMb });
+  await pool.ready();
+  const p = config.parse;
+  const notSuperseded = async () => false;
+  const one = async (d: BenchDoc) => {
+    const uri = sourceUri.cli('bench', `/b/${d.name}`, '/b');
+    const docId = documentId('bench', uri);
+    const job: StageJobData = { v: 1, op: 'ingest', jobId: jobIdFor(docId, 1), documentId: docId, generation: 1, tag: 'bench', sourceUri: uri, checksum: 'x', contentType: 'text/markdown' };
+    await artifacts.put(artifactKeys.source(job.jobId), Buffer.from(d.text));
+    const a = await parseStage({ job, upstream: undefined }, { artifacts, parse: (t, o, signal) => pool.parse(t, { ...o, maxSectionTokens: p.maxSectionTokens, maxDepth: p.maxDepth, segmentBytes: p.segmentBytes }, { signal }) }, ctx);
+    const b = await extractStage({ job, upstream: a }, { artifacts, programs: config.ingest.programs }, ctx);
+    const c = await embedStage({ job, upstream: b }, { artifacts, embedder, vectors, batchSize: config.embedder.batchSize }, ctx);
+    const g = await graphStage({ job, upstream: c }, { artifacts, graph, isSuperseded: notSuperseded }, ctx);
+    const v = await vectorStage({ job, upstream: g }, { artifacts, vectors, graph, isSuperseded: notSuperseded }, ctx);
+    await verifyStage({ job, upstream: v }, {
+      graph, vectors, query: (q, o) => hybridQuery({ graph, vectors, embedder }, q, { ...o, ...config.retrieval }),
+      sampleQueries: () => [], selfQueryTopK: config.verify.selfQueryTopK, pipelineVersion: 'bench', embeddingVersion: embedder.version,
+      jobState: async () => null, saveReport: async () => '', finishChain: async () => { await artifacts.deleteJob(job.jobId); },
+    }, ctx);
+  };
+  const before = await commandCount(redis);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => { for (let i = next++; i < docs.length; i = next++) await one(docs[i]!); }));
+  const seconds = (performance.now() - started) / 1000;
+  const redisCommands = (await commandCount(redis)) - before;
+  await pool.close();
+  await graph.close();
+  await vectors.close();
+  redis.disconnect();
+  await rm(dir, { recursive: true, force: true });
+  return { seconds, docs: docs.length, done: docs.length, redisCommands, latenciesMs: [] };
+}
+
+/**
+ * (b) the pipeline on the embedded default (all six BullMQ stages in this process). `ratePerSecond`
+ * makes it an open-loop arrival run (latency from admission to DONE); otherwise everything is submitted at once.
+ */
+export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number): Promise<RunResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipe-'));
+  const redis = new Redis(redisUrl);
+  await redis.flushall();
+  const system = await startEmbeddedSystem(benchConfig(dir, redisUrl), 'bench', silent);
+  const rt = system.runtime;
+  const before = await commandCount(redis);
+  const started = performance.now();
+  const ids: string[] = [];
+  const submitted = new Map<string, number>();
+  for (const [i, d] of docs.entries()) {
+    if (ratePerSecond) {
+      const due = started + (i * 1000) / ratePerSecond;
+      if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+    }
+    const r = await rt.pipeline.submit({ bytes: Buffer.from(d.text), sourceUri: sourceUri.cli('bench', `/b/${d.name}`, '/b'), tag: 'bench', contentType: 'text/markdown' });
+    ids.push(r.job_id);
+    submitted.set(r.job_id, Date.now());
+  }
+  const latencies: number[] = [];
+  let done = 0;
+  let pollCommands = 0;
+  let open = [...ids];
+  while (open.length > 0) {
+    const states = await Promise.all(open.map((id) => rt.pipeline.state.get(id)));
+    pollCommands += open.length; // the benchmark's own HGETALLs are not the pipeline's
+    open = open.filter((id, i) => {
+      const s = states[i];
+      if (!s || !FINAL_STATUSES.has(s.status)) return true;
+      if (s.status === 'DONE') done++;
+      latencies.push(Date.parse(s.updated_at) - submitted.get(id)!);
+      return false;
+    });
+    if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const redisCommands = (await commandCount(redis)) - before - pollCommands - 1;
+  await system.close();
+  redis.disconnect();
+  await rm(dir, { recursive: true, force: true });
+  return { seconds, docs: docs.length, done, redisCommands, latenciesMs: latencies };
+}
