@@ -50,9 +50,30 @@ export interface AppConfig {
     readonly batchSize: number;
     readonly url?: string;
     readonly model?: string;
+    /** HTTP embedder: per request. */
+    readonly timeoutMs?: number;
+    /** HTTP embedder: retries of a 5xx / timeout inside one call. */
+    readonly maxRetries?: number;
+    /** HTTP embedder: send `dimensions` in the request (OpenAI text-embedding-3 models shorten vectors). */
+    readonly requestDimensions?: boolean;
   };
-  readonly graph: { readonly kind: 'ladybug' | 'neo4j'; readonly ladybugBufferPoolMb: number };
-  readonly vector: { readonly kind: 'lancedb' | 'qdrant' };
+  readonly graph: {
+    readonly kind: 'ladybug' | 'neo4j';
+    readonly ladybugBufferPoolMb: number;
+    /** Neo4j (URI and credentials from NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD). */
+    readonly neo4j?: {
+      readonly database?: string;
+      readonly maxBatchRows: number;
+      readonly deleteBatchSize: number;
+      readonly maxTransactionRetryTimeMs: number;
+      readonly maxConnectionPoolSize: number;
+    };
+  };
+  readonly vector: {
+    readonly kind: 'lancedb' | 'qdrant';
+    /** Qdrant (URL and API key from QDRANT_URL / QDRANT_API_KEY). */
+    readonly qdrant?: { readonly alias: string; readonly batchSize: number; readonly timeoutMs: number };
+  };
   readonly retrieval: { readonly legK: number; readonly rrfK: number };
   readonly verify: { readonly selfQueryTopK: number };
   readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };

@@ -43,6 +43,7 @@ function environmentOverrides(env: NodeJS.ProcessEnv): Json {
   if (env.LOG_LEVEL) o.logging = { level: env.LOG_LEVEL };
   if (env.INGEST_DASHBOARD_TOKEN) o.dashboard = { token: env.INGEST_DASHBOARD_TOKEN };
   if (env.EMBEDDER_URL) o.embedder = { kind: 'http', url: env.EMBEDDER_URL, ...(env.EMBEDDER_MODEL ? { model: env.EMBEDDER_MODEL } : {}) };
+  if (env.EMBEDDER_DIMENSIONS) o.embedder = { ...(o.embedder as Json | undefined), dimensions: Number(env.EMBEDDER_DIMENSIONS) };
   if (env.NEO4J_URI) o.graph = { kind: 'neo4j' };
   if (env.QDRANT_URL) o.vector = { kind: 'qdrant' };
   return o;
