@@ -26,5 +26,5 @@ export * from './report/report.js';
 export { SingleWriter } from './util/single-writer.js';
 export { openGraphStore, openVectorStore, createEmbedder } from './runtime/stores.js';
 export { openRuntime, workerOptions, pipelineVersionOf, type Runtime } from './runtime/runtime.js';
-export { superviseService, type SupervisedService, type SuperviseOptions } from './runtime/service-main.js';
+export { superviseService, type SupervisedService, type SupervisedWorker, type SuperviseOptions } from './runtime/service-main.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';

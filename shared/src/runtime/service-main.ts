@@ -10,15 +10,24 @@
  * mtime infra/healthcheck.mjs checks; no port is opened, so stage containers scale freely.
  */
 import { rm, writeFile } from 'node:fs/promises';
-import { Queue, type Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { describeError } from '../errors/errors.js';
 import type { Runtime } from './runtime.js';
+
+/** The part of a BullMQ Worker supervision uses. */
+export interface SupervisedWorker {
+  readonly name: string;
+  run(): Promise<void>;
+  isRunning(): boolean;
+  close(force?: boolean): Promise<void>;
+  on(event: 'active' | 'completed' | 'failed' | 'drained', listener: () => void): unknown;
+}
 
 export interface SupervisedService {
   /** Service name for logs (the stage name for stage workers). */
   readonly name: string;
   /** The stage worker, when the service is one; it is started here (`worker.run()`). */
-  readonly worker?: Pick<Worker, 'run' | 'isRunning' | 'close' | 'on' | 'name'>;
+  readonly worker?: SupervisedWorker;
   /** Stops the service's own work (worker, watchers, HTTP server); called once on shutdown. */
   readonly close: () => Promise<void>;
 }
