@@ -27,4 +27,5 @@ export { SingleWriter } from './util/single-writer.js';
 export { openGraphStore, openVectorStore, createEmbedder } from './runtime/stores.js';
 export { openRuntime, workerOptions, pipelineVersionOf, type Runtime } from './runtime/runtime.js';
 export { superviseService, type SupervisedService, type SupervisedWorker, type SuperviseOptions } from './runtime/service-main.js';
+export { IngestMetrics, bullmqQueueReader, QUEUE_STATES, DOCUMENT_OUTCOMES, type QueueSample, type QueueReader } from './metrics/metrics.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';

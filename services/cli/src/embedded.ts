@@ -33,6 +33,7 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const { port } = server.address() as AddressInfo;
   const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
   const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
+  rt.metrics.watchers.set(watchers.length);
   return {
     runtime: rt,
     url: `http://${host}:${port}`,

@@ -4,6 +4,7 @@ import { ingestCommand } from './commands/ingest.command.js';
 import { deleteCommand, queryCommand, reportCommand, statusCommand } from './commands/simple.commands.js';
 import { upCommand } from './commands/up.command.js';
 import { controlCommand, planCommand, queuesCommand, tailCommand, verifyCommand } from './commands/ops.commands.js';
+import { mcpCommand } from './commands/mcp.command.js';
 
 const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
 
@@ -18,6 +19,7 @@ const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
   plan PATH… [--tag T] [--base DIR]
   verify [--tag T]
   queues [list|pause STAGE|resume STAGE]
+  mcp                          (the MCP tools over stdio, for agents)
 
 Every command takes --json, --url URL, --token TOKEN, --data DIR.
 Exit codes: 0 success; 1 a job did not end DONE or SKIPPED, or a tag is not ready; 2 usage or connection error.`;
@@ -85,6 +87,8 @@ async function run(argv: readonly string[]): Promise<number> {
       return planCommand(api, rest, { tag: v.tag ?? 'default', base: v.base, json: v.json });
     case 'verify':
       return verifyCommand(api, { tag: v.tag ?? 'default', json: v.json });
+    case 'mcp':
+      return mcpCommand(api);
     default:
       throw new CliError('USAGE', `unknown command ${JSON.stringify(command)}; see ingestctl --help`);
   }

@@ -5,6 +5,8 @@ import {
   type IngestReport, type Runtime, type StageName,
 } from '@ingest/shared';
 import { requireToken } from './auth.js';
+import { createMcpRouter } from './mcp.js';
+import { createMcpApiRoutes } from './api-mcp-routes.js';
 import { createOpsRouter } from './ops-routes.js';
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
@@ -120,6 +122,8 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
 
   api.use(createOpsRouter(rt, queues));
   app.use('/api', api);
+  app.use('/api', createMcpApiRoutes(rt, token));
+  app.use('/mcp', createMcpRouter(rt, token));
   app.use((_req: Request, res: Response) => { res.status(404).json({ code: 'NOT_FOUND', message: 'no such route' }); });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = describeError(error);

@@ -46,6 +46,8 @@ export class Pipeline {
   readonly ledger: Ledger;
   readonly state: JobStateStore;
   readonly artifacts: TieredArtifactStore;
+  /** Metrics hook: a document version reached an outcome (chain end, or refused/skipped at admission). */
+  onOutcome?: (outcome: JobStatus) => void;
   readonly control: ChainControl;
   private readonly flows: FlowProducer;
 
@@ -103,6 +105,7 @@ export class Pipeline {
       const error = inspection.status === 'REJECTED' ? { code: inspection.code, message: inspection.message } : undefined;
       const reason = inspection.status === 'SKIPPED' ? inspection.reason : inspection.code;
       await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: '', tag: s.tag, generation: 0, op: 'ingest', status: inspection.status, reason, error });
+      this.onOutcome?.(inspection.status);
       return { job_id: jobId, source_uri: s.sourceUri, status: inspection.status, reason, error: error ?? null };
     }
     const decision = await this.ledger.admit({ documentId: docId, checksum: inspection.checksum, pipelineVersion: this.pipelineVersion,
@@ -111,6 +114,7 @@ export class Pipeline {
       case 'unchanged': {
         const jobId = this.submissionId(docId);
         await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: inspection.checksum, tag: s.tag, generation: 0, op: 'ingest', status: 'SKIPPED', reason: 'unchanged' });
+        this.onOutcome?.('SKIPPED');
         return { job_id: jobId, source_uri: s.sourceUri, status: 'SKIPPED', reason: 'unchanged', error: null };
       }
       case 'dup': {
@@ -139,6 +143,7 @@ export class Pipeline {
     if (decision.action === 'absent') {
       const jobId = this.submissionId(docId);
       await this.state.create({ jobId, sourceUri, contentType: '', checksum: '', tag, generation: 0, op: 'delete', status: 'SKIPPED', reason: 'not_found' });
+      this.onOutcome?.('SKIPPED');
       return { job_id: jobId, source_uri: sourceUri, status: 'SKIPPED', reason: 'not_found', error: null };
     }
     if (decision.action === 'dup' || decision.action === 'unchanged') {
@@ -155,6 +160,7 @@ export class Pipeline {
   /** Ends a chain: final status, ledger completion, artifacts released, and the parked version started. */
   async finishChain(data: StageJobData, outcome: ChainOutcome, extra: { error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
     await this.state.setStatus(data.jobId, outcome, extra);
+    this.onOutcome?.(outcome);
     if (outcome === 'CANCELLED') await this.control.removeChain(data.jobId);
     const next = await this.ledger.finish(data.documentId, data.jobId, data.generation, outcome, this.pipelineVersion);
     // A FAILED chain keeps its artifacts so it can be resumed (ingestctl retry); the janitor expires them.
@@ -185,6 +191,7 @@ export class Pipeline {
 
   private async retireParked(jobId: string, status: 'SUPERSEDED' | 'CANCELLED' = 'SUPERSEDED', reason = 'a newer version arrived before this one started'): Promise<void> {
     await this.state.setStatus(jobId, status, { reason });
+    this.onOutcome?.(status);
     await this.artifacts.deleteJob(jobId);
   }
 

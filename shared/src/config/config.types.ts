@@ -78,7 +78,7 @@ export interface AppConfig {
   readonly verify: { readonly selfQueryTopK: number };
   readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };
   readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
-  readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string };
+  readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };
   readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
   readonly logging: { readonly level: 'error' | 'warn' | 'info' | 'debug' | 'silent'; readonly format: 'json' | 'pretty' };
   /** config/ingest.yaml */

@@ -22,7 +22,7 @@ export interface StageWorkerOptions<D, U, R extends StageResultBase> {
   /** Called once when a job of this stage has failed for good (chain parked as FAILED). */
   readonly onFinalFailure: (data: StageJobData, error: { code: string; message: string }) => Promise<void>;
   /** Called with each job's wall time and outcome (metrics). */
-  readonly onJobFinished?: (stage: StageName, ms: number, outcome: 'completed' | 'failed') => void;
+  readonly onJobFinished?: (stage: StageName, ms: number, outcome: 'completed' | 'failed', detail?: { result?: StageResultBase; createdAt?: number }) => void;
   readonly concurrency?: number;
   /** Cancel support (DESIGN §6): the flag every stage checks, and the first store stage's commit claim. */
   readonly control?: {
@@ -78,7 +78,7 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
       const result = await o.fn({ job: data, upstream }, o.deps, ctx);
       const ms = performance.now() - started;
       await o.state.stageFinished(data.jobId, o.stage, ms, result.counts);
-      o.onJobFinished?.(o.stage, ms, 'completed');
+      o.onJobFinished?.(o.stage, ms, 'completed', { result, createdAt: job.timestamp });
       return result;
     } catch (error) {
       o.onJobFinished?.(o.stage, performance.now() - started, 'failed');

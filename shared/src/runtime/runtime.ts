@@ -9,6 +9,7 @@ import type { VectorStore } from '../ports/vector-store.js';
 import { hybridQuery, type QueryAnswer } from '../retrieval/hybrid.js';
 import { createEmbedder, openGraphStore, openVectorStore } from './stores.js';
 import type { StageWorkerOptions } from '../queue/stage-worker.js';
+import { GRAPH_WRITE_OPS, IngestMetrics, VECTOR_WRITE_OPS } from '../metrics/metrics.js';
 
 /** Everything a service's composition root hands to its stage worker. */
 export interface Runtime {
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly embedder: Embedder;
   readonly graph: GraphStore;
   readonly vectors: VectorStore;
+  /** This process's Prometheus registry (DESIGN §9); the dashboard serves it on /metrics. */
+  readonly metrics: IngestMetrics;
   query(q: string, options: { tag?: string; limit: number; legs?: { vector: boolean; lexical: boolean } }): Promise<QueryAnswer>;
   close(): Promise<void>;
 }
@@ -37,12 +40,18 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
   const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`);
   const redis = createRedis(config.redis.url, 'producer', service);
   const embedder = createEmbedder(config);
-  const [graph, vectors] = await Promise.all([openGraphStore(config), openVectorStore(config)]);
+  const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
+  const [graph, vectors] = await Promise.all([
+    openGraphStore(config).then((g) => metrics.timeStoreWrites(g, config.graph.kind, GRAPH_WRITE_OPS)),
+    openVectorStore(config).then((v) => metrics.timeStoreWrites(v, config.vector.kind, VECTOR_WRITE_OPS)),
+  ]);
   const pipeline = new Pipeline(config, redis, logger, pipelineVersionOf(embedder));
+  pipeline.onOutcome = (outcome) => metrics.documentOutcome(outcome);
   return {
-    config, logger, workerRedis, redis, pipeline, embedder, graph, vectors,
+    config, logger, workerRedis, redis, pipeline, embedder, graph, vectors, metrics,
     query: (q, o) => hybridQuery({ vectors, graph, embedder }, q, { ...config.retrieval, ...o }),
     async close() {
+      await metrics.close();
       await pipeline.close();
       await Promise.allSettled([graph.close(), vectors.close(), embedder.close()]);
       workerRedis.disconnect();
@@ -52,12 +61,13 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
 }
 
 /** The options every stage worker shares: connection, settings, state, and where a final failure goes. */
-export function workerOptions(rt: Runtime): Pick<StageWorkerOptions<unknown, unknown, never>, 'connection' | 'config' | 'logger' | 'state' | 'onFinalFailure' | 'control'> {
+export function workerOptions(rt: Runtime): Pick<StageWorkerOptions<unknown, unknown, never>, 'connection' | 'config' | 'logger' | 'state' | 'onFinalFailure' | 'control' | 'onJobFinished'> {
   return {
     connection: rt.workerRedis,
     config: rt.config,
     logger: rt.logger,
     state: rt.pipeline.state,
+    onJobFinished: (stage, ms, outcome, detail) => rt.metrics.stageFinished(stage, ms, outcome, detail),
     control: rt.pipeline.control,
     onFinalFailure: (data, error) => rt.pipeline.finishChain(data, error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED', { error }),
   };
