@@ -5,6 +5,8 @@ import {
   type IngestReport, type Runtime, type StageName,
 } from '@ingest/shared';
 import { requireToken } from './auth.js';
+import { mountBoard } from './board.js';
+import { mountMetrics } from './metrics-route.js';
 import { createMcpRouter } from './mcp.js';
 import { createMcpApiRoutes } from './api-mcp-routes.js';
 import { createOpsRouter } from './ops-routes.js';
@@ -41,6 +43,9 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
       res.status(503).json({ status: 'not_ready', ...describeError(error) });
     }
   }));
+
+  mountMetrics(app, rt);
+  mountBoard(app, Object.values(queues), { token, readOnly: rt.config.dashboard.readOnly });
 
   const api = express.Router();
   api.use(requireToken(token));
