@@ -178,6 +178,20 @@ describe('deployment: docker-compose.yml, infra/Dockerfile, .env.example', () =>
     expect(compose.services.prometheus!.volumes).to.include('./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 
+  it('the CI workflow runs lint, type check and every suite with Redis, Neo4j and Qdrant service containers', () => {
+    const wf = YAML.parse(read('.github/workflows/ci.yml')) as {
+      jobs: Record<string, { services?: Record<string, { image: string }>; steps: { run?: string; env?: Record<string, string> }[] }>;
+    };
+    const test = wf.jobs.test!;
+    expect(test.services?.redis?.image).to.match(/^redis:7/);
+    expect(test.services?.neo4j?.image).to.match(/^neo4j:5/);
+    expect(test.services?.qdrant?.image).to.equal(parseCompose(composeText).services.qdrant!.image); // one Qdrant version
+    const npmTest = test.steps.find((st) => st.run === 'npm test');
+    expect(npmTest?.env).to.include.keys('NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD', 'QDRANT_URL', 'QDRANT_API_KEY');
+    expect(read('scripts/run-tests.mjs')).to.include("['lint',").and.include("['typecheck',").and.include("['mocha',");
+    expect(test.steps.some((st) => /pending/.test(st.run ?? '') && /summary\.json/.test(st.run ?? ''))).to.equal(true);
+  });
+
   describe('the checker fails on planted differences', () => {
     const fresh = (): Compose => parseCompose(composeText);
     const cases: [string, (c: Compose) => void, RegExp][] = [
