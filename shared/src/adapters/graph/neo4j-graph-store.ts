@@ -270,7 +270,9 @@ export class Neo4jGraphStore implements GraphStore {
         const byKind = new Map<EntityKind, EntityRow[]>();
         for (const e of [...rows.entities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
           if (!isEntityKind(e.kind)) throw new PermanentError(ErrorCode.PayloadInvalid, `entity ${e.id}: kind is not on the allowlist`);
-          byKind.set(e.kind, [...(byKind.get(e.kind) ?? []), e]);
+          const list = byKind.get(e.kind);
+          if (list) list.push(e);
+          else byKind.set(e.kind, [e]);
         }
         for (const [kind, list] of byKind) await this.sendList(tx, WRITE.upsertEntities[kind], 'rows', list);
         await this.sendList(tx, WRITE.createNextChunk, 'rows', rows.nextChunks);

@@ -259,7 +259,11 @@ export class QdrantVectorStore implements VectorStore {
       const stored = await this.generations(batch.map((p) => p.id));
       const fresh = batch.filter((p) => (stored.get(p.id) ?? -1) <= p.generation);
       const byGeneration = new Map<number, Prepared[]>();
-      for (const p of fresh) byGeneration.set(p.generation, [...(byGeneration.get(p.generation) ?? []), p]);
+      for (const p of fresh) {
+        const group = byGeneration.get(p.generation);
+        if (group) group.push(p);
+        else byGeneration.set(p.generation, [p]);
+      }
       for (const [generation, group] of byGeneration) {
         try {
           await this.client.upsert(this.collection, {
