@@ -12,14 +12,22 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Debian's redis-server (the embedded default spawns it; the tests spawn their own).
+# Debian packages the system and its tests need: redis-server (the embedded default spawns it; the tests
+# spawn their own), chromium (Bull Board tests through playwright-core), prometheus (promtool checks and the
+# scrape test). Installed when missing and root; otherwise a clear message and a failure.
+SYSTEM_DEPS := redis-server:redis-server chromium:chromium prometheus:prometheus promtool:prometheus
 system-deps:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
+	@missing=""; \
+	for dep in $(SYSTEM_DEPS); do \
+	  command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep##*:}"; \
+	done; \
+	missing=$$(printf '%s\n' $$missing | sort -u | xargs); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing redis-server from Debian"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	    echo "installing from Debian: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "redis-server is missing: install it (sudo apt-get install redis-server) or set REDIS_URL"; exit 1; \
+	    echo "missing Debian packages: $$missing — install them (sudo apt-get install $$missing)"; exit 1; \
 	  fi; \
 	fi
 
