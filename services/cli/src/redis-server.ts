@@ -32,7 +32,11 @@ export async function spawnRedis(o: { binary: string; dir: string; password: str
     '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(o.dir), '--requirepass', o.password,
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
     '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches `ingestctl up`, which then stops Redis last,
+  // after the workers have drained (a Redis that died first would leave the shutdown retrying forever).
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const killOnExit = () => { if (child.exitCode === null) child.kill('SIGTERM'); };
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const spawnFailed = new Promise<never>((_, reject) => {
@@ -62,6 +66,7 @@ export async function spawnRedis(o: { binary: string; dir: string; password: str
     url,
     process: child,
     stop: () => new Promise<void>((resolve) => {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');

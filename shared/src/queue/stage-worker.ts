@@ -122,12 +122,14 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
 
   if (o.control) {
     // A cancel published by any process reaches the process that holds the active job (custom event).
-    const events = new QueueEvents(o.stage, { connection: o.connection.duplicate(), prefix: o.config.queue.prefix });
+    // BullMQ never closes a connection instance it was given, so this one is disconnected with the worker.
+    const eventsConnection = o.connection.duplicate();
+    const events = new QueueEvents(o.stage, { connection: eventsConnection, prefix: o.config.queue.prefix });
     (events as unknown as EventEmitter).on('cancel', (args: { jobId?: string }) => {
       if (args.jobId) worker.cancelJob(args.jobId, 'cancelled by an operator');
     });
     events.on('error', (error) => o.logger.error('queue events error', { stage: o.stage, err: describeError(error) }));
-    worker.on('closed', () => void events.close());
+    worker.on('closed', () => void events.close().finally(() => eventsConnection.disconnect()));
   }
   return worker;
 }

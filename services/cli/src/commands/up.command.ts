@@ -53,6 +53,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
   process.stdout.write([
     `graphrag-ingest is up (embedded: LadybugDB + LanceDB + hashing embedder)`,
     `  API        ${system.url}/api   (token in ${runtimeFile})`,
+    `  MCP        ${system.url}/mcp   (same token; or \`ingestctl mcp\` over stdio)`,
     `  token      ${token}`,
     `  data       ${config.dataDir}`,
     `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
@@ -72,5 +73,8 @@ export async function upCommand(f: UpFlags): Promise<number> {
   await system.close();
   await redis?.stop();
   await rm(runtimeFile, { force: true });
+  logger.info('stopped');
+  // Everything is closed; a library timer left behind must not keep a foreground command alive.
+  setTimeout(() => process.exit(0), 200).unref();
   return 0;
 }
