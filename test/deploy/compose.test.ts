@@ -175,7 +175,11 @@ describe('deployment: docker-compose.yml, infra/Dockerfile, .env.example', () =>
     const ds = YAML.parse(read('infra/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { type: string; url: string }[] };
     expect(ds.datasources[0]).to.include({ type: 'prometheus', url: 'http://prometheus:9090' });
     const compose = parseCompose(composeText);
-    expect(compose.services.prometheus!.volumes).to.include('./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose.services.prometheus!.volumes).to.include('./infra/prometheus:/etc/prometheus:ro');
+    for (const rules of (YAML.parse(read('infra/prometheus/prometheus.yml')) as { rule_files?: string[] }).rule_files ?? []) {
+      expect(existsSync(path.join(ROOT, 'infra/prometheus', rules)), `rule file ${rules} is in the mounted folder`).to.equal(true);
+    }
+    expect(compose.services.grafana!.volumes).to.include('./infra/grafana/provisioning:/etc/grafana/provisioning:ro');
   });
 
   it('the CI workflow runs lint, type check and every suite with Redis, Neo4j and Qdrant service containers', () => {
