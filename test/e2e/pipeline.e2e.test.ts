@@ -140,4 +140,19 @@ describe('pipeline end to end (embedded default, real Redis, LadybugDB, LanceDB)
     expect(after.ready).to.equal(false);
     expect(after.sample_queries[0]?.passed).to.equal(false);
   });
+
+  it('the janitor removes entities nothing mentions any more, and keeps shared ones', async () => {
+    const a = await ingestAndWait(t.api, 'cli://e2e/orphan-a.md', '# A\n\nRun `redis-cli --orphan-flag-a` and `redis-cli PING`.\n');
+    const b = await ingestAndWait(t.api, 'cli://e2e/orphan-b.md', '# B\n\nRun `redis-cli PING` too.\n');
+    expect([a.status, b.status]).to.deep.equal(['DONE', 'DONE']);
+    const before = (await rt().graph.counts()).entities;
+    const { jobs } = await t.api.ok<{ jobs: { job_id: string }[] }>('POST', '/api/documents/delete', { source_uri: 'cli://e2e/orphan-a.md' });
+    await waitForJob(t.api, jobs[0]!.job_id);
+    const removed = await t.system.janitor.runOnce();
+    expect(removed).to.be.greaterThan(0);
+    expect((await rt().graph.counts()).entities).to.equal(before - removed);
+    const stillMentioned = await rt().graph.counts(documentId('e2e', 'cli://e2e/orphan-b.md'));
+    expect(stillMentioned.entities).to.be.greaterThan(0);
+    expect(await t.system.janitor.runOnce()).to.equal(0);
+  });
 });

@@ -7,12 +7,13 @@ import { startEmbedWorker } from '@ingest/embed';
 import { startGraphWorker } from '@ingest/graph';
 import { startVectorWorker } from '@ingest/vector';
 import { startVerifyWorker } from '@ingest/verify';
-import { createApi } from '@ingest/dashboard';
+import { createApi, startJanitor } from '@ingest/dashboard';
 import { startWatcher } from '@ingest/watcher';
 
 export interface EmbeddedSystem {
   readonly runtime: Runtime;
   readonly url: string;
+  readonly janitor: { runOnce(): Promise<number> };
   close(): Promise<void>;
 }
 
@@ -34,10 +35,13 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
   const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
   rt.metrics.watchers.set(watchers.length);
+  const janitor = startJanitor(rt, config.janitor.intervalMs);
   return {
     runtime: rt,
+    janitor,
     url: `http://${host}:${port}`,
     async close() {
+      janitor.close();
       await Promise.all(watchers.map((w) => w.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

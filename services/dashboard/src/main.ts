@@ -5,13 +5,14 @@
  */
 import { createServer } from 'node:http';
 import { loadConfig, openRuntime, superviseService } from '@ingest/shared';
-import { createApi } from './index.js';
+import { createApi, startJanitor } from './index.js';
 
 const config = loadConfig();
 const token = config.dashboard.token;
 if (!token) throw new Error('CONFIG: the dashboard needs INGEST_DASHBOARD_TOKEN');
 const rt = await openRuntime(config, 'dashboard');
 const api = createApi(rt, token);
+const janitor = startJanitor(rt, config.janitor.intervalMs);
 const server = createServer(api.app);
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -21,6 +22,7 @@ rt.logger.info('dashboard listening', { host: config.dashboard.host, port: confi
 await superviseService(rt, {
   name: 'dashboard',
   close: async () => {
+    janitor.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await api.close();

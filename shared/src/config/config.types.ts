@@ -76,6 +76,7 @@ export interface AppConfig {
   };
   readonly retrieval: { readonly legK: number; readonly rrfK: number };
   readonly verify: { readonly selfQueryTopK: number };
+  readonly janitor: { readonly intervalMs: number };
   readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };
   readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
   readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };
