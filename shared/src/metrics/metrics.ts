@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -71,6 +73,7 @@ export class IngestMetrics {
   readonly qdrantP95Ms: Gauge;
 
   private sampler: { stop: () => Promise<void> } | null = null;
+  private server: Server | null = null;
   private readonly onSampleError: (error: unknown) => void;
 
   constructor(options: MetricsOptions = {}) {
@@ -181,10 +184,43 @@ export class IngestMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
+  /**
+   * Serves this registry on its own port for processes without the dashboard's HTTP server — the stage
+   * services of the distributed deployment, scraped by prometheus.yml's `ingest-services` job. Enabled by
+   * INGEST_METRICS_PORT (INGEST_METRICS_HOST, default 0.0.0.0: it is meant for a container network; the
+   * body carries no document data). Returns the bound port, or null when not enabled.
+   */
+  async serveFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number | null> {
+    if (!env.INGEST_METRICS_PORT) return null;
+    const port = Number(env.INGEST_METRICS_PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`CONFIG: INGEST_METRICS_PORT must be a port number, not ${JSON.stringify(env.INGEST_METRICS_PORT)}`);
+    if (this.server) throw new Error('INTERNAL: /metrics is already served');
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      this.scrape().then(({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
+        () => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics unavailable\n'));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, env.INGEST_METRICS_HOST ?? '0.0.0.0', () => resolve());
+    });
+    this.server = server;
+    return (server.address() as AddressInfo).port;
+  }
+
   async close(): Promise<void> {
     const s = this.sampler;
     this.sampler = null;
     await s?.stop();
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    }
   }
 }
 

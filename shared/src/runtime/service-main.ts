@@ -77,6 +77,7 @@ export function superviseService(rt: Runtime, service: SupervisedService, option
   // Consumption: the last time this worker took or finished a job, or found its queue empty.
   let lastProgress = Date.now();
   let active = 0;
+  rt.metrics?.serveFromEnv().catch((error: unknown) => log.error('could not serve /metrics (INGEST_METRICS_PORT)', describeError(error)));
   const worker = service.worker;
   const queue = worker ? new Queue(worker.name, { connection: rt.redis, prefix: rt.config.queue.prefix }) : undefined;
   worker?.on('active', () => {

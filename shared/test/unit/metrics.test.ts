@@ -145,4 +145,21 @@ describe('metrics (DESIGN §9)', () => {
     expect(errors.length).to.be.greaterThan(0);
     expect(series((await m2.scrape()).body).get('ingest_queue_depth{queue="graph",state="waiting"}')).to.equal(4);
   });
+
+  it('serves /metrics on its own port when INGEST_METRICS_PORT is set (stage services), and not otherwise', async () => {
+    expect(await m.serveFromEnv({})).to.equal(null);
+    const port = await m.serveFromEnv({ INGEST_METRICS_PORT: '0', INGEST_METRICS_HOST: '127.0.0.1' });
+    expect(port).to.be.a('number').greaterThan(0);
+    m.stageFinished('graph', 5, 'completed');
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(r.status).to.equal(200);
+    expect(r.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
+    expect(await r.text()).to.match(/^ingest_stage_jobs_total\{stage="graph",outcome="completed"\} 1$/m);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(404);
+    await m.close();
+    const after = await fetch(`http://127.0.0.1:${port}/metrics`).then(() => 'answered', () => 'refused');
+    expect(after).to.equal('refused');
+    const refused = await new IngestMetrics({ defaults: false }).serveFromEnv({ INGEST_METRICS_PORT: 'ninety' }).then(() => '', (e: unknown) => String(e));
+    expect(refused).to.contain('INGEST_METRICS_PORT must be a port number');
+  });
 });
