@@ -52,6 +52,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
 
   process.stdout.write([
     `graphrag-ingest is up (embedded: LadybugDB + LanceDB + hashing embedder)`,
+    `  Bull Board ${system.url}/ui    (browser login: any user name, the token as password)`,
     `  API        ${system.url}/api   (token in ${runtimeFile})`,
     `  MCP        ${system.url}/mcp   (same token; or \`ingestctl mcp\` over stdio)`,
     `  token      ${token}`,
