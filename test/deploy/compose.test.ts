@@ -179,6 +179,12 @@ describe('deployment: docker-compose.yml, infra/Dockerfile, .env.example', () =>
     for (const rules of (YAML.parse(read('infra/prometheus/prometheus.yml')) as { rule_files?: string[] }).rule_files ?? []) {
       expect(existsSync(path.join(ROOT, 'infra/prometheus', rules)), `rule file ${rules} is in the mounted folder`).to.equal(true);
     }
+    // every service prometheus discovers by DNS serves /metrics on the port it scrapes
+    const dns = (YAML.parse(read('infra/prometheus/prometheus.yml')) as { scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[] })
+      .scrape_configs.flatMap((c) => c.dns_sd_configs ?? []);
+    for (const d of dns) {
+      for (const name of d.names) expect(String(envOf(compose.services[name]!).INGEST_METRICS_PORT), name).to.equal(String(d.port));
+    }
     expect(compose.services.grafana!.volumes).to.include('./infra/grafana/provisioning:/etc/grafana/provisioning:ro');
   });
 
