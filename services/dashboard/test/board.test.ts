@@ -105,6 +105,7 @@ describe('Bull Board mount: a running job\'s progress, and read-only mode', func
   let redis: Redis;
   let queues: Queue[];
   let worker: Worker;
+  let workerConnection: Redis | undefined;
   let release: () => void = () => undefined;
   const servers: import('node:http').Server[] = [];
 
@@ -128,7 +129,7 @@ describe('Bull Board mount: a running job\'s progress, and read-only mode', func
       await job.updateProgress(42);
       await held;
       return { v: 1 };
-    }, { connection: redis.duplicate(), prefix: PREFIX });
+    }, { connection: (workerConnection = redis.duplicate()), prefix: PREFIX });
     await queues[STAGES.indexOf('embed')]!.add('ingest-embed', { v: 1 }, { jobId: 'doc-g1-embed' });
     const deadline = Date.now() + 10_000;
     while ((await queues[STAGES.indexOf('embed')]!.getJob('doc-g1-embed'))?.progress !== 42) {
@@ -140,6 +141,7 @@ describe('Bull Board mount: a running job\'s progress, and read-only mode', func
     release();
     await browser?.close();
     await worker?.close();
+    workerConnection?.disconnect(); // a connection handed to BullMQ is the caller's to close
     for (const s of servers) s.close();
     await Promise.all((queues ?? []).map((q) => q.close()));
     redis?.disconnect();

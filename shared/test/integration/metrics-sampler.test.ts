@@ -43,13 +43,15 @@ describe('metrics: queue depth and age sampler against BullMQ (real Redis)', fun
       expect(byQueue.get('embed')!.oldestWaitingAgeSeconds, 'a delayed job is not waiting yet').to.equal(0);
 
       // parse completes → extract becomes ready now, though its flow was added 1.5 s ago.
-      const worker = new Worker('parse', async () => 'ok', { connection: redis.duplicate(), prefix: PREFIX });
+      const workerConnection = redis.duplicate();
+      const worker = new Worker('parse', async () => 'ok', { connection: workerConnection, prefix: PREFIX });
       const deadline = Date.now() + 10_000;
       do {
         await sleep(50);
         byQueue = new Map((await reader.read()).map((s) => [s.queue, s]));
       } while (byQueue.get('extract')!.counts.waiting !== 1 && Date.now() < deadline);
       await worker.close();
+      workerConnection.disconnect(); // a connection handed to BullMQ is the caller's to close
       expect(byQueue.get('parse')!.counts).to.include({ completed: 1, waiting: 0 });
       expect(byQueue.get('extract')!.counts).to.include({ waiting: 1, 'waiting-children': 0 });
       expect(byQueue.get('extract')!.oldestWaitingAgeSeconds).to.be.below(1);
