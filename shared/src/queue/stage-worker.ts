@@ -81,19 +81,21 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
       o.onJobFinished?.(o.stage, ms, 'completed', { result, createdAt: job.timestamp });
       return result;
     } catch (error) {
+      // A dependency said "slow down" (HTTP 429 Retry-After): rate-limit the whole queue for that long
+      // and put the job back without burning an attempt (DESIGN §5 embed; needs the worker limiter).
+      // Not a failure: no failure metric, no warning.
+      const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof retryAfterMs === 'number' && retryAfterMs > 0 && !ctx.signal.aborted) {
+        logger.info('rate limited by a dependency', { retry_after_ms: retryAfterMs });
+        await worker.rateLimit(retryAfterMs);
+        throw Worker.RateLimitError();
+      }
       o.onJobFinished?.(o.stage, performance.now() - started, 'failed');
       if (o.control && ctx.signal.aborted && (await o.control.isCancelled(data.jobId))) throw cancelled();
       const described = describeError(error);
       logger.warn('stage failed', { code: described.code, message: described.message });
       if (error instanceof PipelineError && !error.retryable) {
         throw new UnrecoverableError(`${described.code}: ${described.message}`);
-      }
-      // A dependency said "slow down" (HTTP 429 Retry-After): rate-limit the whole queue for that long
-      // and put the job back without burning an attempt (DESIGN §5 embed; needs the worker limiter).
-      const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-      if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
-        await worker.rateLimit(retryAfterMs);
-        throw Worker.RateLimitError();
       }
       throw error;
     }
