@@ -25,7 +25,8 @@ export { hybridQuery, type Evidence, type QueryAnswer, type QueryOptions, type R
 export * from './report/report.js';
 export { SingleWriter } from './util/single-writer.js';
 export { openGraphStore, openVectorStore, createEmbedder } from './runtime/stores.js';
-export { openRuntime, workerOptions, pipelineVersionOf, type Runtime } from './runtime/runtime.js';
+export { openRuntime, workerOptions, pipelineVersionOf, type Runtime, type RuntimeOptions } from './runtime/runtime.js';
 export { superviseService, type SupervisedService, type SupervisedWorker, type SuperviseOptions } from './runtime/service-main.js';
 export { IngestMetrics, bullmqQueueReader, QUEUE_STATES, DOCUMENT_OUTCOMES, type QueueSample, type QueueReader } from './metrics/metrics.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';
+export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-stores.js';

@@ -21,9 +21,15 @@ export interface EmbeddedSystem {
  * The whole system in one process on the embedded default (DESIGN §3): six stage workers, the API
  * (the only way into LadybugDB and LanceDB for other processes) and the spool watcher.
  */
-export async function startEmbeddedSystem(config: AppConfig, token: string, logger?: Logger): Promise<EmbeddedSystem> {
+export interface EmbeddedOptions {
+  /** Compute stages (parse, extract, embed) run in child processes started by the caller. */
+  readonly computeElsewhere?: boolean;
+}
+
+export async function startEmbeddedSystem(config: AppConfig, token: string, logger?: Logger, options: EmbeddedOptions = {}): Promise<EmbeddedSystem> {
   const rt = await openRuntime(config, 'ingest', logger);
-  const workers = [startParseWorker(rt), startExtractWorker(rt), startEmbedWorker(rt), startGraphWorker(rt), startVectorWorker(rt), startVerifyWorker(rt)];
+  const compute = options.computeElsewhere ? [] : [startParseWorker(rt), startExtractWorker(rt), startEmbedWorker(rt)];
+  const workers = [...compute, startGraphWorker(rt), startVectorWorker(rt), startVerifyWorker(rt)];
   for (const w of workers) void w.worker.run();
   const api = createApi(rt, token);
   const server: Server = createServer(api.app);

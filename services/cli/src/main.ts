@@ -8,7 +8,7 @@ import { mcpCommand } from './commands/mcp.command.js';
 
 const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
 
-  up [--data DIR] [--watch DIR]… [--source URI]… [--port N]
+  up [--data DIR] [--watch DIR]… [--source URI]… [--port N] [--processes [--compute-processes N]]
   ingest PATH… [--tag T] [--base DIR] [--wait] [--force] [--dry-run]
   status [JOB_ID] [--failed]
   report JOB_ID [--format json|md]
@@ -41,6 +41,7 @@ const OPTIONS = {
   source: { type: 'string', multiple: true, default: [] as string[] },
   port: { type: 'string' },
   processes: { type: 'boolean', default: false },
+  'compute-processes': { type: 'string', default: '1' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -60,7 +61,9 @@ async function run(argv: readonly string[]): Promise<number> {
   if (command === 'up') {
     const port = v.port === undefined ? undefined : Number(v.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliError('USAGE', '--port must be a port number');
-    return upCommand({ data: v.data, watch: v.watch, source: v.source, port, processes: v.processes });
+    const computeProcesses = Number(v['compute-processes']);
+    if (!Number.isInteger(computeProcesses) || computeProcesses < 1 || computeProcesses > 16) throw new CliError('USAGE', '--compute-processes must be 1–16');
+    return upCommand({ data: v.data, watch: v.watch, source: v.source, port, processes: v.processes, computeProcesses });
   }
   const api = new ApiClient(await resolveConnection(v));
   const limit = Number(v.limit);

@@ -44,6 +44,14 @@ export function createOpsRouter(rt: Runtime, queues: Record<StageName, Queue>): 
     res.json({ pipeline_version: rt.pipeline.pipelineVersion, entries });
   }));
 
+  /** embed's read-only store look-up for compute-stage processes (DESIGN §2 "who writes what"). */
+  r.get('/vectors/existing-hashes', route(async (req, res) => {
+    const documentId = String(req.query.document_id ?? '');
+    const embeddingVersion = String(req.query.embedding_version ?? '');
+    if (!/^[0-9a-f-]{36}$/.test(documentId) || !embeddingVersion) return void res.status(400).json({ code: 'BAD_REQUEST', message: 'document_id and embedding_version are required' });
+    res.json({ hashes: Object.fromEntries(await rt.vectors.existingHashes(documentId, embeddingVersion)) });
+  }));
+
   r.post('/jobs/:id/cancel', route(async (req, res) => {
     const result = await rt.pipeline.cancel(String(req.params.id));
     res.status(result.ok ? 200 : result.code === 'NOT_FOUND' ? 404 : 409).json(result);

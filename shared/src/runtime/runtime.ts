@@ -35,13 +35,18 @@ export const pipelineVersionOf = (embedder: Embedder): string => `${PIPELINE_COD
  * Opens connections and stores for one process. In the embedded default this process is the only one
  * that opens LadybugDB and LanceDB (DESIGN §3).
  */
-export async function openRuntime(config: AppConfig, service: string, logger = createLogger({ service, ...config.logging })): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Stores opened elsewhere (a compute-stage process reads through the API of the store process). */
+  readonly stores?: { readonly graph: GraphStore; readonly vectors: VectorStore };
+}
+
+export async function openRuntime(config: AppConfig, service: string, logger = createLogger({ service, ...config.logging }), options: RuntimeOptions = {}): Promise<Runtime> {
   if (!config.redis.url) throw new Error('CONFIG: no Redis URL (set REDIS_URL or run `ingestctl up`, which spawns one)');
   const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`);
   const redis = createRedis(config.redis.url, 'producer', service);
   const embedder = createEmbedder(config);
   const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
-  const [graph, vectors] = await Promise.all([
+  const [graph, vectors] = options.stores ? [options.stores.graph, options.stores.vectors] : await Promise.all([
     openGraphStore(config).then((g) => metrics.timeStoreWrites(g, config.graph.kind, GRAPH_WRITE_OPS)),
     openVectorStore(config).then((v) => metrics.timeStoreWrites(v, config.vector.kind, VECTOR_WRITE_OPS)),
   ]);

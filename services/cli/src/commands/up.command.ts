@@ -4,6 +4,7 @@ import path from 'node:path';
 import { checkEvictionPolicy, createLogger, loadConfig } from '@ingest/shared';
 import { startEmbeddedSystem } from '../embedded.js';
 import { spawnRedis, type SpawnedRedis } from '../redis-server.js';
+import { startStageChildren, type StageChildren } from '../stage-children.js';
 import { CliError } from '../client.js';
 
 export interface UpFlags {
@@ -12,13 +13,14 @@ export interface UpFlags {
   readonly source: readonly string[];
   readonly port?: number;
   readonly processes: boolean;
+  /** Processes per compute stage with --processes. */
+  readonly computeProcesses?: number;
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
 
 /** Runs the whole system on the embedded default in the foreground until SIGINT/SIGTERM. */
 export async function upCommand(f: UpFlags): Promise<number> {
-  if (f.processes) throw new CliError('USAGE', '--processes is not available in this build yet; run without it');
   const watchDirs = [...f.watch, ...f.source.filter((s) => !/^[a-z0-9]+:\/\//i.test(s))];
   const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s));
   if (remote.length > 0) throw new CliError('USAGE', `S3 and HTTP sources are not available in this build yet: ${remote.join(', ')}`);
@@ -45,7 +47,15 @@ export async function upCommand(f: UpFlags): Promise<number> {
     redis = await spawnRedis({ binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim() });
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
-  const system = await startEmbeddedSystem(config, token, logger);
+  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes });
+  let children: StageChildren | null = null;
+  if (f.processes) {
+    children = startStageChildren({
+      count: f.computeProcesses ?? 1,
+      logger,
+      env: { ...process.env, REDIS_URL: config.redis.url ?? '', INGEST_URL: system.url, INGEST_DASHBOARD_TOKEN: token, INGEST_DATA_DIR: config.dataDir },
+    });
+  }
   const policyProblem = await checkEvictionPolicy(system.runtime.redis).catch(() => null);
   if (policyProblem) logger.warn(policyProblem);
   await writeFile(runtimeFile, JSON.stringify({ dashboard_url: system.url, token, redis_url: config.redis.url, pid: process.pid }, null, 2), { mode: 0o600 });
@@ -59,6 +69,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     `  data       ${config.dataDir}`,
     `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
     `  reports    ${path.join(config.reportsDir, 'ingest')}`,
+    `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each as child processes (ingest-<stage>); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
     `Ctrl-C stops it.`,
     '',
   ].join('\n'));
@@ -71,6 +82,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
   logger.info('shutting down');
   const hardExit = setTimeout(() => process.exit(1), 20_000);
   hardExit.unref();
+  await children?.stop();
   await system.close();
   await redis?.stop();
   await rm(runtimeFile, { force: true });

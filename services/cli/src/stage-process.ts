@@ -1,0 +1,39 @@
+// One compute stage as its own process (`ingestctl up --processes`): parse, extract or embed, with the
+// stores read through the API of the process that owns them. Process title: ingest-<stage>.
+import { apiVectorReader, loadConfig, openRuntime, unavailableGraphStore } from '@ingest/shared';
+import { startParseWorker } from '@ingest/parse';
+import { startExtractWorker } from '@ingest/extract';
+import { startEmbedWorker } from '@ingest/embed';
+
+const STARTERS = { parse: startParseWorker, extract: startExtractWorker, embed: startEmbedWorker } as const;
+const stage = process.argv[2] as keyof typeof STARTERS;
+const start = STARTERS[stage];
+if (!start) {
+  process.stderr.write(`stage-process: unknown compute stage ${JSON.stringify(process.argv[2])}\n`);
+  process.exit(2);
+}
+process.title = `ingest-${stage}`;
+const apiUrl = process.env.INGEST_URL;
+const token = process.env.INGEST_DASHBOARD_TOKEN;
+if (!apiUrl || !token) throw new Error('CONFIG: a stage process needs INGEST_URL and INGEST_DASHBOARD_TOKEN');
+
+const config = loadConfig();
+const rt = await openRuntime(config, `ingest-${stage}`, undefined, {
+  stores: { graph: unavailableGraphStore(), vectors: apiVectorReader(apiUrl, token, config.embedder.dimensions) },
+});
+const { worker, close } = start(rt);
+void worker.run();
+rt.logger.info('stage process started', { stage, pid: process.pid });
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  const hard = setTimeout(() => process.exit(1), 20_000);
+  hard.unref();
+  await close();
+  await rt.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
