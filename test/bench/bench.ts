@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '@ingest/shared';
 import { spawnRedis } from '../../services/cli/src/redis-server.js';
 import { redisDocsCorpus, syntheticCorpus } from './corpus.js';
-import { runDirect, runPipeline, type RunResult } from './runners.js';
+import { runDirect, runDirectTwoProcesses, runPipeline, type RunResult } from './runners.js';
 import { barChartSvg } from './chart.js';
 
 const IN_FLIGHT = 16;
@@ -26,27 +26,36 @@ try {
   const redisDocs = process.env.BENCH_SKIP_CORPUS ? null : await redisDocsCorpus(path.join(REPO_ROOT, '../shared/corpus/redis-docs'));
   log(`warm-up`);
   await runDirect(synthetic.slice(0, 30), redis.url, IN_FLIGHT);
-  await runPipeline(synthetic.slice(0, 30), redis.url);
+  await runPipeline(synthetic.slice(0, 30), redis.url, undefined, 1);
 
   const direct: RunResult[] = [];
+  const direct2: RunResult[] = [];
   const pipeline: RunResult[] = [];
+  const pipeline2: RunResult[] = [];
+  const inProcess: RunResult[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT));
-    pipeline.push(await runPipeline(synthetic, redis.url));
-    log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)} docs/s, pipeline ${rate(pipeline.at(-1)!).toFixed(1)} docs/s`);
+    pipeline.push(await runPipeline(synthetic, redis.url, undefined, 1));
+    pipeline2.push(await runPipeline(synthetic, redis.url, undefined, 2));
+    direct2.push(await runDirectTwoProcesses(synthetic, redis.url, IN_FLIGHT));
+    inProcess.push(await runPipeline(synthetic, redis.url));
+    log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)}, pipeline(1/stage) ${rate(pipeline.at(-1)!).toFixed(1)}, pipeline(2/stage) ${rate(pipeline2.at(-1)!).toFixed(1)}, direct×2 processes ${rate(direct2.at(-1)!).toFixed(1)}, pipeline in one process ${rate(inProcess.at(-1)!).toFixed(1)} docs/s`);
   }
   const directRate = median(direct.map(rate));
   const pipelineRate = median(pipeline.map(rate));
+  const pipeline2Rate = median(pipeline2.map(rate));
+  const direct2Rate = median(direct2.map(rate));
+  const inProcessRate = median(inProcess.map(rate));
 
   let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number } | null = null;
   if (redisDocs) {
     const d = await runDirect(redisDocs, redis.url, IN_FLIGHT);
-    const p = await runPipeline(redisDocs, redis.url);
+    const p = await runPipeline(redisDocs, redis.url, undefined, 1);
     corpus = { docs: redisDocs.length, direct_docs_per_s: rate(d), pipeline_docs_per_s: rate(p) };
     log(`redis-docs: direct ${rate(d).toFixed(1)}, pipeline ${rate(p).toFixed(1)} docs/s`);
   }
 
-  const open = await runPipeline(synthetic, redis.url, pipelineRate / 2);
+  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2);
   log(`open loop at ${(pipelineRate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms`);
 
   const big = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/bench/big-doc.ts'), redis.url], { cwd: REPO_ROOT, maxBuffer: 1 << 20 })).stdout) as { seconds: number; status: string; peak_rss_mb: number; sections: number };
@@ -58,29 +67,30 @@ try {
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
     versions: { node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb') },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
-    method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight for direct; pipeline = all six BullMQ stages in one process (embedded default)`,
-    docs_per_s: { direct: directRate, pipeline: pipelineRate },
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
+    docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate },
     ratios: {
       pipeline_vs_direct: pipelineRate / directRate,
       pipeline_vs_langchain: null,
-      scaling_efficiency: null,
+      scaling_efficiency: (pipeline2Rate / pipelineRate) / (direct2Rate / directRate),
     },
     not_measured: {
       pipeline_vs_langchain: 'LangChain.js index() baseline not built yet',
-      scaling_efficiency: 'needs `ingestctl up --processes` (compute stages as child processes), not built yet',
     },
-    latency_ms: { p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipelineRate / 2 },
+    latency_ms: { p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipeline2Rate / 2 },
     big_doc: { seconds: big.seconds, status: big.status, sections: big.sections, peak_rss_mb_compute: big.peak_rss_mb, peak_rss_mb_store: big.peak_rss_mb, note: 'one process holds compute and stores in the embedded default' },
     redis_commands_per_doc: median(pipeline.map((r) => r.redisCommands / r.docs)),
     redis_commands_per_doc_direct: median(direct.map((r) => r.redisCommands / r.docs)),
-    runs: { direct, pipeline: pipeline.map((r) => ({ ...r, latenciesMs: undefined })) },
+    runs: { direct, direct2, pipeline: pipeline.map((r) => ({ ...r, latenciesMs: undefined })), pipeline2: pipeline2.map((r) => ({ ...r, latenciesMs: undefined })) },
   };
   const stamp = result.generated_at.replace(/[:.]/g, '-');
   const dir = path.join(REPO_ROOT, 'reports/bench');
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, `${stamp}.json`), JSON.stringify(result, null, 2));
   const svg = barChartSvg('Documents per second (higher is better)', [
-    { label: 'direct (synthetic)', value: directRate }, { label: 'pipeline (synthetic)', value: pipelineRate },
+    { label: 'direct (synthetic)', value: directRate }, { label: 'pipeline, 1 proc/stage', value: pipelineRate },
+    { label: 'direct, 2 processes', value: direct2Rate }, { label: 'pipeline, 2 proc/stage', value: pipeline2Rate },
+    { label: 'pipeline, one process', value: inProcessRate },
     ...(corpus ? [{ label: 'direct (redis-docs)', value: corpus.direct_docs_per_s }, { label: 'pipeline (redis-docs)', value: corpus.pipeline_docs_per_s }] : []),
   ]);
   await writeFile(path.join(dir, `${stamp}.svg`), svg);
@@ -93,7 +103,9 @@ try {
     `| drop-to-searchable at half load p50 / p95 | ${result.latency_ms.p50} / ${result.latency_ms.p95} ms (target p95 ≤ 250 ms) |`,
     `| 3 MB document | ${big.seconds.toFixed(2)} s, ${big.status}, peak RSS ${big.peak_rss_mb} MB |`,
     `| Redis commands per document (pipeline / direct) | ${result.redis_commands_per_doc.toFixed(0)} / ${result.redis_commands_per_doc_direct.toFixed(0)} |`,
-    `| pipeline ÷ LangChain.js, scaling efficiency | not measured: ${Object.values(result.not_measured).join('; ')} |`,
+    `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
+    `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
+    `| pipeline ÷ LangChain.js | not measured: ${result.not_measured.pipeline_vs_langchain} |`,
     '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}.`, '',
   ].join('\n'));
   process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);

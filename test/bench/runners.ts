@@ -16,6 +16,7 @@ import { LadybugGraphStore } from '../../shared/src/adapters/graph/ladybug-graph
 import { LanceVectorStore } from '../../shared/src/adapters/vector/lancedb-vector-store.js';
 import { HashEmbedder } from '../../shared/src/adapters/embedder/hash-embedder.js';
 import { startEmbeddedSystem } from '../../services/cli/src/embedded.js';
+import { startStageChildren } from '../../services/cli/src/stage-children.js';
 import type { BenchDoc } from './corpus.js';
 
 const silent = createLogger({ service: 'bench', level: 'silent', format: 'json' });
@@ -46,7 +47,7 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-direct-'));
   const config = benchConfig(dir, redisUrl);
   const redis = new Redis(redisUrl);
-  await redis.flushall();
+  await redis.flushdb();
   const artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, 3600);
   const graph = await LadybugGraphStore.open(path.join(dir, 'g'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1048576 });
   const vectors = await LanceVectorStore.open(path.join(dir, 'v'), config.embedder.dimensions);
@@ -89,11 +90,16 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
  * (b) the pipeline on the embedded default (all six BullMQ stages in this process). `ratePerSecond`
  * makes it an open-loop arrival run (latency from admission to DONE); otherwise everything is submitted at once.
  */
-export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number): Promise<RunResult> {
+export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number, computeProcesses = 0): Promise<RunResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipe-'));
   const redis = new Redis(redisUrl);
-  await redis.flushall();
-  const system = await startEmbeddedSystem(benchConfig(dir, redisUrl), 'bench', silent);
+  await redis.flushdb();
+  const config = benchConfig(dir, redisUrl);
+  const system = await startEmbeddedSystem(config, 'bench', silent, { computeElsewhere: computeProcesses > 0 });
+  const children = computeProcesses > 0
+    ? startStageChildren({ count: computeProcesses, logger: silent, env: { ...process.env, LOG_LEVEL: 'silent', REDIS_URL: redisUrl, INGEST_URL: system.url, INGEST_DASHBOARD_TOKEN: 'bench', INGEST_DATA_DIR: config.dataDir } })
+    : null;
+  if (children) await waitForWorkers(redis, computeProcesses);
   const rt = system.runtime;
   const before = await commandCount(redis);
   const started = performance.now();
@@ -126,8 +132,38 @@ export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, r
   }
   const seconds = (performance.now() - started) / 1000;
   const redisCommands = (await commandCount(redis)) - before - pollCommands - 1;
+  await children?.stop();
   await system.close();
   redis.disconnect();
   await rm(dir, { recursive: true, force: true });
   return { seconds, docs: docs.length, done, redisCommands, latenciesMs: latencies };
+}
+
+/** Waits until every compute stage has `count` BullMQ workers connected (so timing starts warm). */
+async function waitForWorkers(redis: Redis, count: number): Promise<void> {
+  const { Queue } = await import('bullmq');
+  const queues = ['parse', 'extract', 'embed'].map((s) => new Queue(s, { connection: redis, prefix: '{ingest}' }));
+  try {
+    for (let i = 0; i < 600; i++) {
+      const counts = await Promise.all(queues.map((q) => q.getWorkersCount()));
+      if (counts.every((n) => n >= count)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('compute-stage processes did not start');
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+  }
+}
+
+/** Two direct runs at once in two processes (the denominator of scaling efficiency), each on half the corpus. */
+export async function runDirectTwoProcesses(docs: readonly BenchDoc[], redisUrl: string, inFlight: number): Promise<RunResult> {
+  const { execFile } = await import('node:child_process');
+  const half = Math.ceil(docs.length / 2);
+  const started = performance.now();
+  const runs = await Promise.all([0, 1].map((k) => new Promise<RunResult>((resolve, reject) => {
+    const child = execFile(process.execPath, [...process.execArgv, new URL('./direct-child.ts', import.meta.url).pathname, redisUrl.replace(/\/\d*$/, '') + `/${k + 1}`, String(inFlight)],
+      { maxBuffer: 1 << 26 }, (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as RunResult)));
+    child.stdin!.end(JSON.stringify(docs.slice(k * half, (k + 1) * half)));
+  })));
+  return { seconds: (performance.now() - started) / 1000, docs: docs.length, done: runs.reduce((a, r) => a + r.done, 0), redisCommands: 0, latenciesMs: [] };
 }
