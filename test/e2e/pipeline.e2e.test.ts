@@ -46,7 +46,8 @@ describe('pipeline end to end (embedded default, real Redis, LadybugDB, LanceDB)
     expect(r.ready_for_queries).to.equal(true);
     expect(r.counts.sections).to.equal(3);
     expect(r.counts.vectors).to.equal(r.counts.sections);
-    expect(r.sample_queries[0]?.passed).to.equal(true);
+    expect(r.sample_queries.map((q) => [q.q, q.passed])).to.deep.equal([['Persistence guide', true], ['append only file persistence', true]]);
+    expect(r.sample_queries[0]?.expect_source).to.equal('cli://e2e/guide.md');
     expect(s.report_path).to.match(/ingest_report\.json$/);
   });
 

@@ -47,8 +47,11 @@ export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = as
     const doc = await deps.graph.getDocument(job.documentId);
     const title = doc?.title ?? '';
     if (title.trim() !== '') {
-      const answer = await deps.query(title, { tag: job.tag, limit: deps.selfQueryTopK });
-      selfFound = answer.evidence.some((e) => e.document_id === job.documentId);
+      // Recorded as the first sample query: the document's own title, expecting the document itself —
+      // proof that it is answerable through the same retrieval agents and `ingestctl query` use.
+      const self = await runSampleQuery(deps.query, job.tag, { q: title, expect_source: job.sourceUri }, deps.selfQueryTopK);
+      selfFound = self.passed;
+      samples.push(self);
     }
     for (const s of deps.sampleQueries(job.tag)) samples.push(await runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK));
     const c = await deps.graph.counts(job.documentId);
