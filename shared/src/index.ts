@@ -7,7 +7,7 @@ export type { ArtifactStore } from './ports/artifact-store.js';
 export * from './ids/ids.js';
 export * from './errors/errors.js';
 export { loadConfig, ConfigError, REPO_ROOT, type LoadConfigOptions } from './config/load-config.js';
-export type { AppConfig, StageSettings, SampleQuery, TagSettings, IngestSettings } from './config/config.types.js';
+export type { AppConfig, BackpressureSettings, StageSettings, SampleQuery, TagSettings, IngestSettings } from './config/config.types.js';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
 export * from './queue/topology.js';
 export { createRedis, checkEvictionPolicy } from './queue/redis.js';
@@ -30,3 +30,5 @@ export { superviseService, type SupervisedService, type SupervisedWorker, type S
 export { IngestMetrics, bullmqQueueReader, QUEUE_STATES, DOCUMENT_OUTCOMES, type QueueSample, type QueueReader } from './metrics/metrics.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';
 export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-stores.js';
+export { reconcile, type ReconcileReport, type ReconcileProblem } from './admission/reconcile.js';
+export { backpressureKeys, ADMISSION_FIELD, latencyFaults, publishStoreLatency, recentP95, percentile, admissionStopped, waitForAdmission, type StoreRole } from './backpressure/latency.js';

@@ -72,4 +72,17 @@ describe('spool watcher restart: full rescan against the ledger', function () {
     expect(await system!.runtime.vectors.count(gone)).to.equal(0);
     expect(await system!.runtime.graph.getDocument(gone)).to.equal(null);
   });
+
+  it('after Redis comes back empty, the ledger is rebuilt from the graph and nothing complete is ingested again', async () => {
+    await system!.close();
+    system = null;
+    const { Redis } = await import('ioredis');
+    const r = new Redis(redis.url);
+    await r.flushall();
+    r.disconnect();
+    const api = await start();
+    const jobs = await settle(api);
+    for (const file of ['keep.md', 'change.md', 'new.md']) expect(latest(jobs, file), file).to.deep.include({ status: 'SKIPPED', reason: 'unchanged' });
+    expect(jobs.filter((j) => j.status === 'DONE')).to.have.length(0);
+  });
 });

@@ -3,7 +3,7 @@ import { ApiClient, CliError, resolveConnection } from './client.js';
 import { ingestCommand } from './commands/ingest.command.js';
 import { deleteCommand, queryCommand, reportCommand, statusCommand } from './commands/simple.commands.js';
 import { upCommand } from './commands/up.command.js';
-import { controlCommand, planCommand, queuesCommand, tailCommand, verifyCommand } from './commands/ops.commands.js';
+import { controlCommand, planCommand, queuesCommand, reconcileCommand, tailCommand, verifyCommand } from './commands/ops.commands.js';
 import { mcpCommand } from './commands/mcp.command.js';
 
 const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
@@ -18,6 +18,7 @@ const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
   cancel JOB_ID | retry JOB_ID
   plan PATH… [--tag T] [--base DIR]
   verify [--tag T]
+  reconcile [--tag T] [--repair]
   queues [list|pause STAGE|resume STAGE]
   mcp                          (the MCP tools over stdio, for agents)
 
@@ -41,6 +42,7 @@ const OPTIONS = {
   source: { type: 'string', multiple: true, default: [] as string[] },
   port: { type: 'string' },
   processes: { type: 'boolean', default: false },
+  repair: { type: 'boolean', default: false },
   'compute-processes': { type: 'string', default: '1' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
@@ -90,6 +92,8 @@ async function run(argv: readonly string[]): Promise<number> {
       return planCommand(api, rest, { tag: v.tag ?? 'default', base: v.base, json: v.json });
     case 'verify':
       return verifyCommand(api, { tag: v.tag ?? 'default', json: v.json });
+    case 'reconcile':
+      return reconcileCommand(api, { tag: v.tag ?? 'default', repair: v.repair, json: v.json });
     case 'mcp':
       return mcpCommand(api);
     default:

@@ -102,6 +102,10 @@ describe('ingestctl (the DESIGN §10 contract, through scripts/ingestctl)', func
     expect(verify.code, verify.stderr).to.equal(0);
     const vv = await validator('cli/verify.json');
     expect(vv(JSON.parse(verify.stdout)), JSON.stringify(vv.errors)).to.equal(true);
+    const rec = await ingestctl(t, ['reconcile', '--tag', 'cli', '--json']);
+    expect(rec.code, rec.stderr).to.equal(0);
+    const vrec = await validator('cli/reconcile.json');
+    expect(vrec(JSON.parse(rec.stdout)), JSON.stringify(vrec.errors)).to.equal(true);
     const notReady = await ingestctl(t, ['verify', '--tag', 'nothing-here', '--json']);
     expect(notReady.code).to.equal(1);
 

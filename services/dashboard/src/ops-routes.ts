@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Queue } from 'bullmq';
-import { describeError, STAGES, type Runtime, type StageName } from '@ingest/shared';
+import { describeError, reconcile, STAGES, type Runtime, type StageName } from '@ingest/shared';
 
 const route = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
   fn(req, res).catch(next);
@@ -50,6 +50,12 @@ export function createOpsRouter(rt: Runtime, queues: Record<StageName, Queue>): 
     const embeddingVersion = String(req.query.embedding_version ?? '');
     if (!/^[0-9a-f-]{36}$/.test(documentId) || !embeddingVersion) return void res.status(400).json({ code: 'BAD_REQUEST', message: 'document_id and embedding_version are required' });
     res.json({ hashes: Object.fromEntries(await rt.vectors.existingHashes(documentId, embeddingVersion)) });
+  }));
+
+  r.post('/reconcile', express.json(), route(async (req, res) => {
+    const body = (req.body ?? {}) as { tag?: unknown; repair?: unknown };
+    const tag = typeof body.tag === 'string' && body.tag ? body.tag : 'default';
+    res.json(await reconcile({ pipeline: rt.pipeline, graph: rt.graph, vectors: rt.vectors }, tag, body.repair === true));
   }));
 
   r.post('/jobs/:id/cancel', route(async (req, res) => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { watch } from 'chokidar';
-import { describeError, sourceUri as canonical, type Runtime } from '@ingest/shared';
+import { describeError, reconcile, sourceUri as canonical, type Runtime } from '@ingest/shared';
 import { admissibleFile, isCandidate, readSpoolFile, scanSpool, type SpoolFile } from './spool.js';
 
 export interface WatcherOptions {
@@ -35,6 +35,10 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions) {
     }
   };
 
+  // A Redis that came back empty has lost the ledger: rebuild it from the graph first, so files that
+  // completed before are recognised as unchanged instead of being ingested again (DESIGN §4).
+  const rebuilt = await reconcile(rt, o.tag, 'ledger');
+  if (rebuilt.problems.length > 0) log.warn('ledger rebuilt from the graph', { documents: rebuilt.problems.length });
   const present = await scanSpool(root);
   const presentUris = new Set(present.map((f) => f.sourceUri));
   for (const f of present) await submit(f);

@@ -135,6 +135,29 @@ export class Ledger {
     return this.redis.smembers(keys.sourceTags(sourceUri));
   }
 
+  /**
+   * Rewrites a document's completed state from the graph (the ledger is rebuildable from it, DESIGN §4).
+   * Never touches a version in flight, and never lowers the generation counter.
+   */
+  async restoreCompleted(d: { documentId: string; tag: string; sourceUri: string; checksum: string; completedGeneration: number; pipelineVersion: string }): Promise<void> {
+    const key = keys.ledger(d.documentId);
+    const current = Number((await this.redis.hget(key, 'generation')) ?? 0);
+    await this.redis.multi()
+      .hset(key, {
+        completed_checksum: d.checksum, completed_generation: String(d.completedGeneration), pipeline_version: d.pipelineVersion,
+        generation: String(Math.max(current, d.completedGeneration)), tag: d.tag, source_uri: d.sourceUri, status: 'DONE',
+      })
+      .hsetnx(key, 'in_flight', '')
+      .sadd(keys.tagDocuments(d.tag), d.documentId)
+      .sadd(keys.sourceTags(d.sourceUri), d.tag)
+      .exec();
+  }
+
+  /** Forgets the completed content so the next submission of the source is admitted even if unchanged. */
+  async forgetCompleted(documentId: string): Promise<void> {
+    await this.redis.hdel(keys.ledger(documentId), 'completed_checksum');
+  }
+
   async documentsOfTag(tag: string): Promise<string[]> {
     return this.redis.smembers(keys.tagDocuments(tag));
   }

@@ -96,3 +96,19 @@ export async function verifyCommand(api: ApiClient, o: { tag: string; json: bool
   }
   return v.ready ? 0 : 1;
 }
+
+/** Ledger ↔ graph ↔ vectors across a tag; --repair re-queues exactly the affected documents. */
+export async function reconcileCommand(api: ApiClient, o: { tag: string; repair: boolean; json: boolean }): Promise<number> {
+  const r = await api.ok<{ tag: string; documents: number; problems: { document_id: string; source_uri: string; kind: string; repair?: string; job_id?: string; missing_in_vector?: string[]; missing_in_graph?: string[] }[] }>(
+    'POST', '/api/reconcile', { tag: o.tag, repair: o.repair });
+  if (o.json) out(JSON.stringify(r));
+  else {
+    out(`tag ${safe(r.tag)}: ${r.documents} documents, ${r.problems.length} problem(s)`);
+    for (const p of r.problems) {
+      const ids = [...(p.missing_in_vector ?? []).map((i) => `-vector ${i}`), ...(p.missing_in_graph ?? []).map((i) => `-graph ${i}`)].join(' ');
+      out(`  ${p.kind.padEnd(19)} ${safe(p.source_uri)}${ids ? `  ${ids}` : ''}${p.repair ? `  → ${p.repair}${p.job_id ? ` ${p.job_id}` : ''}` : ''}`);
+    }
+  }
+  const unresolved = r.problems.filter((p) => !p.repair);
+  return unresolved.length === 0 ? 0 : 1;
+}
