@@ -81,6 +81,13 @@ export interface AppConfig {
   readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
   readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };
   readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
+  /** Mass-delete guard (DESIGN §4); optional so hand-built configs need not carry it. */
+  readonly deleteGuard?: { readonly maxShare: number; readonly minDocuments: number };
+  /** HTTP listing source (DESIGN §8). */
+  readonly httpSource?: {
+    readonly allow: readonly string[]; readonly pollIntervalMs: number; readonly maxBytes: number;
+    readonly listingMaxBytes: number; readonly timeoutMs: number; readonly maxRedirects: number;
+  };
   readonly logging: { readonly level: 'error' | 'warn' | 'info' | 'debug' | 'silent'; readonly format: 'json' | 'pretty' };
   /** config/ingest.yaml */
   readonly ingest: IngestSettings;
