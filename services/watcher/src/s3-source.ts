@@ -1,0 +1,208 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { contentTypeOf, describeError, sourceUri as canonical, type Runtime } from '@ingest/shared';
+
+export interface S3SourceOptions {
+  readonly bucket: string;
+  /** Key prefix, '' for the whole bucket. */
+  readonly prefix: string;
+  readonly tag: string;
+  /** 0 = no timer: polls only through `pollOnce()` (tests). */
+  readonly pollIntervalMs: number;
+  /** Suffixes admitted (case-insensitive); default .md and .markdown. */
+  readonly suffixes?: readonly string[];
+  /** Page size of ListObjectsV2 (default the server's, 1,000 on AWS). */
+  readonly pageSize?: number;
+  /** GETs in flight at once within a poll (default 8). */
+  readonly concurrency?: number;
+  /** Client settings; default from the standard AWS_* variables (see `s3ClientConfigFromEnv`). */
+  readonly client?: S3ClientConfig;
+  /** Test hook: runs after the listing and before the GET of a key. */
+  readonly beforeGet?: (key: string) => Promise<void>;
+}
+
+export interface S3PollStats {
+  /** ListObjectsV2 pages read by this poll. */
+  readonly pages: number;
+  readonly listed: number;
+  readonly fetched: number;
+  readonly submitted: number;
+  readonly tombstoned: number;
+  /** The object changed between list and get (412, or a different ETag): retried next poll. */
+  readonly changedDuringGet: number;
+  readonly errors: number;
+}
+
+export interface S3Source {
+  pollOnce(): Promise<S3PollStats>;
+  close(): Promise<void>;
+  readonly stateKey: string;
+}
+
+const DEFAULT_SUFFIXES = ['.md', '.markdown'];
+
+/** Newlines, ANSI escapes (ESC and C1) and bidi overrides in a key are shown escaped in logs. */
+export const escapeKey = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and S3_FORCE_PATH_STYLE=true. */
+export function s3ClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+    // Without explicit keys the SDK's default chain (profiles, instance roles …) applies.
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
+  };
+}
+
+/** `s3://bucket/prefix` → bucket and prefix (prefix may be ''). */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri);
+  if (!m || !m[1]) throw new Error(`not an s3://bucket/prefix URI: ${uri}`);
+  return { bucket: m[1], prefix: m[2] ?? '' };
+}
+
+const isPreconditionFailed = (e: unknown) =>
+  e instanceof S3ServiceException && (e.name === 'PreconditionFailed' || e.$metadata.httpStatusCode === 412);
+const isNoSuchKey = (e: unknown) =>
+  e instanceof S3ServiceException && (e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
+
+/**
+ * The S3 source (DESIGN §8): every poll lists the whole prefix (continuation tokens only page within
+ * the poll) and compares ETags with the state persisted in Redis (hash key → ETag), so edits and
+ * deletions of keys seen before are noticed and a restart re-admits nothing. New or changed keys are
+ * fetched with `If-Match` on the listed ETag; an object that changed in between (412, or a server that
+ * ignores If-Match answering with another ETag) is left for the next poll, never ingested half-way.
+ * Keys that were seen and are gone become tombstones. Keys are never used as local paths.
+ */
+export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
+  const client = new S3Client(o.client ?? s3ClientConfigFromEnv());
+  const suffixes = (o.suffixes && o.suffixes.length > 0 ? o.suffixes : DEFAULT_SUFFIXES).map((s) => s.toLowerCase());
+  const stateKey = `ingest:source:s3:${o.tag}:${o.bucket}/${o.prefix}`;
+  const log = rt.logger.child({ source: 's3', tag: o.tag, bucket: escapeKey(o.bucket), prefix: escapeKey(o.prefix) });
+  const admissible = (key: string) => !key.endsWith('/') && suffixes.some((s) => key.toLowerCase().endsWith(s));
+  const uriOf = (key: string) => canonical.s3(o.bucket, key);
+  let firstPoll = true;
+
+  async function listAll(stats: { pages: number }): Promise<Map<string, string>> {
+    const listed = new Map<string, string>();
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({
+        Bucket: o.bucket, Prefix: o.prefix || undefined, ContinuationToken: token, ...(o.pageSize ? { MaxKeys: o.pageSize } : {}),
+      }));
+      stats.pages++;
+      for (const obj of page.Contents ?? []) {
+        if (obj.Key !== undefined && obj.ETag && admissible(obj.Key)) listed.set(obj.Key, obj.ETag);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return listed;
+  }
+
+  async function poll(): Promise<S3PollStats> {
+    const stats = { pages: 0, listed: 0, fetched: 0, submitted: 0, tombstoned: 0, changedDuringGet: 0, errors: 0 };
+    const listed = await listAll(stats);
+    stats.listed = listed.size;
+    const known = await rt.redis.hgetall(stateKey);
+
+    const todo = [...listed].filter(([key, etag]) => known[key] !== etag);
+    const fetchOne = async ([key, etag]: [string, string]) => {
+      const shown = escapeKey(key);
+      try {
+        await o.beforeGet?.(key);
+        const res = await client.send(new GetObjectCommand({ Bucket: o.bucket, Key: key, IfMatch: etag }));
+        const bytes = await res.Body!.transformToByteArray();
+        stats.fetched++;
+        if (res.ETag && res.ETag !== etag) {
+          stats.changedDuringGet++;
+          log.info('s3 object changed between list and get; retried next poll', { key: shown });
+          return;
+        }
+        const r = await rt.pipeline.submit({ bytes, sourceUri: uriOf(key), tag: o.tag, contentType: contentTypeOf(key) });
+        await rt.redis.hset(stateKey, key, etag);
+        stats.submitted++;
+        log.info('s3 object submitted', { key: shown, job_id: r.job_id, status: r.status });
+      } catch (error) {
+        if (isPreconditionFailed(error)) {
+          stats.changedDuringGet++;
+          log.info('s3 object changed between list and get (412); retried next poll', { key: shown });
+        } else if (isNoSuchKey(error)) {
+          log.info('s3 object gone between list and get', { key: shown });
+        } else {
+          stats.errors++;
+          log.error('s3 object not submitted', { key: shown, ...describeError(error) });
+        }
+      }
+    };
+    const queue = [...todo];
+    const workers = Array.from({ length: Math.max(1, o.concurrency ?? 8) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await fetchOne(next);
+    });
+    await Promise.all(workers);
+
+    // Seen before and gone now; on the first poll also documents the ledger holds under this prefix
+    // (the persisted state may have been lost).
+    const gone = new Set(Object.keys(known).filter((key) => !listed.has(key)));
+    if (firstPoll) {
+      const prefixUri = uriOf(o.prefix);
+      for (const docId of await rt.pipeline.ledger.documentsOfTag(o.tag)) {
+        const entry = await rt.pipeline.ledger.get(docId);
+        if (entry?.sourceUri.startsWith(prefixUri) && entry.completedGeneration !== null) {
+          const key = entry.sourceUri.slice(`s3://${o.bucket}/`.length);
+          if (!listed.has(key) && admissible(key)) gone.add(key);
+        }
+      }
+    }
+    for (const key of gone) {
+      try {
+        const r = await rt.pipeline.tombstone(uriOf(key), o.tag);
+        await rt.redis.hdel(stateKey, key);
+        stats.tombstoned++;
+        log.info('s3 object removed', { key: escapeKey(key), job_id: r.job_id, status: r.status });
+      } catch (error) {
+        stats.errors++;
+        log.error('tombstone not submitted', { key: escapeKey(key), ...describeError(error) });
+      }
+    }
+    firstPoll = false;
+    log.info('s3 poll', stats);
+    return stats;
+  }
+
+  // Polls never overlap: each waits for the one before.
+  let chain: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const pollOnce = (): Promise<S3PollStats> => {
+    const p = chain.then(poll);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  const schedule = () => {
+    if (closed || o.pollIntervalMs <= 0) return;
+    timer = setTimeout(() => {
+      void pollOnce()
+        .catch((error: unknown) => log.error('s3 poll failed', describeError(error)))
+        .finally(schedule);
+    }, o.pollIntervalMs);
+  };
+  if (o.pollIntervalMs > 0) {
+    void pollOnce().catch((error: unknown) => log.error('s3 poll failed', describeError(error))).finally(schedule);
+  }
+  log.info('watching s3 prefix', { poll_interval_ms: o.pollIntervalMs });
+
+  return {
+    stateKey,
+    pollOnce,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await chain;
+      client.destroy();
+    },
+  };
+}
