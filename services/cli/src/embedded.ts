@@ -7,13 +7,15 @@ import { startEmbedWorker } from '@ingest/embed';
 import { startGraphWorker } from '@ingest/graph';
 import { startVectorWorker } from '@ingest/vector';
 import { startVerifyWorker } from '@ingest/verify';
-import { createApi, startJanitor } from '@ingest/dashboard';
+import { createApi, startBackpressure, startJanitor, type BackpressureController } from '@ingest/dashboard';
 import { startWatcher } from '@ingest/watcher';
 
 export interface EmbeddedSystem {
   readonly runtime: Runtime;
   readonly url: string;
   readonly janitor: { runOnce(): Promise<number> };
+  /** The back-pressure controller of this process (null when disabled). */
+  readonly backpressure: BackpressureController | null;
   close(): Promise<void>;
 }
 
@@ -42,12 +44,15 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
   rt.metrics.watchers.set(watchers.length);
   const janitor = startJanitor(rt, config.janitor.intervalMs);
+  const backpressure = await startBackpressure(rt);
   return {
     runtime: rt,
     janitor,
+    backpressure,
     url: `http://${host}:${port}`,
     async close() {
       janitor.close();
+      await backpressure?.close();
       await Promise.all(watchers.map((w) => w.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

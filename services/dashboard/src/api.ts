@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Queue } from 'bullmq';
 import {
-  contentTypeOf, describeError, keys, STAGES, verifyTag, reportMarkdown,
+  admissionStopped, contentTypeOf, describeError, keys, STAGES, verifyTag, reportMarkdown,
   type IngestReport, type Runtime, type StageName,
 } from '@ingest/shared';
 import { requireToken } from './auth.js';
@@ -54,6 +54,10 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
     const sourceUri = String(req.query.source_uri ?? '');
     const tag = String(req.query.tag ?? 'default');
     if (!sourceUri) return void badRequest(res, 'source_uri is required');
+    if (await admissionStopped(rt.redis)) {
+      res.setHeader('Retry-After', String(Math.ceil(rt.config.backpressure.sampleIntervalMs / 1000)));
+      return void res.status(429).json({ code: 'BACKPRESSURE', message: 'admission stopped by back-pressure (Redis memory); retry later' });
+    }
     if (await chainsInFlight(queues.verify) >= rt.config.admission.maxInFlight) {
       res.setHeader('Retry-After', '5');
       return void res.status(429).json({ code: 'TOO_MANY_IN_FLIGHT', message: 'too many documents in flight; retry later' });

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { loadConfig, openRuntime, superviseService } from '@ingest/shared';
-import { createApi, startJanitor } from './index.js';
+import { createApi, startBackpressure, startJanitor } from './index.js';
 
 const config = loadConfig();
 const token = config.dashboard.token;
@@ -13,6 +13,7 @@ if (!token) throw new Error('CONFIG: the dashboard needs INGEST_DASHBOARD_TOKEN'
 const rt = await openRuntime(config, 'dashboard');
 const api = createApi(rt, token);
 const janitor = startJanitor(rt, config.janitor.intervalMs);
+const backpressure = await startBackpressure(rt);
 const server = createServer(api.app);
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -23,6 +24,7 @@ await superviseService(rt, {
   name: 'dashboard',
   close: async () => {
     janitor.close();
+    await backpressure?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await api.close();

@@ -23,6 +23,25 @@ export interface IngestSettings {
   readonly tags: Readonly<Record<string, TagSettings>>;
 }
 
+/** The back-pressure controller (DESIGN §6). */
+export interface BackpressureSettings {
+  readonly enabled: boolean;
+  readonly sampleIntervalMs: number;
+  readonly leaderTtlMs: number;
+  readonly badSamples: number;
+  readonly goodSamples: number;
+  readonly graphLoadMax: number;
+  readonly neo4jCapacity: number;
+  readonly graphWriteP95BudgetMs: number;
+  readonly vectorP95MaxMs: number;
+  readonly redisMemoryMax: number;
+  readonly latencyWindowMs: number;
+  readonly latencySamples: number;
+  readonly globalConcurrency: { readonly graph: number; readonly vector: number };
+  /** Tests only: store writes take the extra delay set through `latencyFaults`. */
+  readonly injectLatency: boolean;
+}
+
 export interface AppConfig {
   readonly dataDir: string;
   /** Reports land in <reportsDir>/ingest/<UTC timestamp>-<job_id>/ (DESIGN §7). */
@@ -77,6 +96,7 @@ export interface AppConfig {
   readonly retrieval: { readonly legK: number; readonly rrfK: number };
   readonly verify: { readonly selfQueryTopK: number };
   readonly janitor: { readonly intervalMs: number };
+  readonly backpressure: BackpressureSettings;
   readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };
   readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
   readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };

@@ -10,6 +10,7 @@ import { hybridQuery, type QueryAnswer } from '../retrieval/hybrid.js';
 import { createEmbedder, openGraphStore, openVectorStore } from './stores.js';
 import type { StageWorkerOptions } from '../queue/stage-worker.js';
 import { GRAPH_WRITE_OPS, IngestMetrics, VECTOR_WRITE_OPS } from '../metrics/metrics.js';
+import { publishStoreLatency } from '../backpressure/latency.js';
 
 /** Everything a service's composition root hands to its stage worker. */
 export interface Runtime {
@@ -47,8 +48,8 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
   const embedder = createEmbedder(config);
   const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
   const [graph, vectors] = options.stores ? [options.stores.graph, options.stores.vectors] : await Promise.all([
-    openGraphStore(config).then((g) => metrics.timeStoreWrites(g, config.graph.kind, GRAPH_WRITE_OPS)),
-    openVectorStore(config).then((v) => metrics.timeStoreWrites(v, config.vector.kind, VECTOR_WRITE_OPS)),
+    openGraphStore(config).then((g) => metrics.timeStoreWrites(publishStoreLatency(g, 'graph', GRAPH_WRITE_OPS, redis, config.backpressure), config.graph.kind, GRAPH_WRITE_OPS)),
+    openVectorStore(config).then((v) => metrics.timeStoreWrites(publishStoreLatency(v, 'vector', VECTOR_WRITE_OPS, redis, config.backpressure), config.vector.kind, VECTOR_WRITE_OPS)),
   ]);
   const pipeline = new Pipeline(config, redis, logger, pipelineVersionOf(embedder));
   pipeline.onOutcome = (outcome) => metrics.documentOutcome(outcome);

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { BackpressureSettings } from '../config/config.types.js';
+
+/**
+ * Store-call latency shared between processes (DESIGN §6 "Store adapters publish call-latency to
+ * Redis"): every timed write pushes `<epoch ms>:<duration ms>` onto a capped list per store role, so the
+ * back-pressure controller sees the writes of the graph and vector workers wherever they run (the
+ * embedded process, or the graph/vector services of the distributed deployment).
+ */
+export type StoreRole = 'graph' | 'vector';
+
+export const backpressureKeys = {
+  /** Hash of the controller's signals, its pauses (`owned:<target>`) and the admission flag. */
+  state: 'ingest:backpressure',
+  leader: 'ingest:backpressure:leader',
+  latency: (role: StoreRole) => `ingest:latency:${role}`,
+};
+
+/** Field of `ingest:backpressure` that is "1" while admission is stopped. */
+export const ADMISSION_FIELD = 'admission_paused';
+
+/** Tests only (`backpressure.injectLatency`): extra milliseconds added to each write of a store role. */
+export const latencyFaults: Record<StoreRole, number> = { graph: 0, vector: 0 };
+
+/**
+ * Wraps a store so the named write methods publish their latency to Redis (fire and forget: a slow or
+ * absent Redis never delays a store write). With `injectLatency` the test-controlled delay is added first.
+ */
+export function publishStoreLatency<T extends object>(target: T, role: StoreRole, ops: readonly (keyof T & string)[], redis: Redis, settings: BackpressureSettings): T {
+  const timed = new Set<string | symbol>(ops);
+  const key = backpressureKeys.latency(role);
+  return new Proxy(target, {
+    get(t, prop) {
+      const value: unknown = Reflect.get(t, prop, t);
+      if (typeof value !== 'function') return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      if (!timed.has(prop)) return fn.bind(t);
+      return async (...args: unknown[]) => {
+        const start = performance.now();
+        try {
+          if (settings.injectLatency && latencyFaults[role] > 0) await new Promise((r) => setTimeout(r, latencyFaults[role]));
+          return await fn.apply(t, args);
+        } finally {
+          const ms = performance.now() - start;
+          redis.multi().lpush(key, `${Date.now()}:${ms.toFixed(1)}`).ltrim(key, 0, settings.latencySamples - 1).exec().catch(() => undefined);
+        }
+      };
+    },
+  });
+}
+
+/** p95 in ms of the samples of the last `windowMs` (0 when there are none). */
+export async function recentP95(redis: Redis, role: StoreRole, windowMs: number, maxSamples: number): Promise<number> {
+  const raw = await redis.lrange(backpressureKeys.latency(role), 0, maxSamples - 1);
+  const since = Date.now() - windowMs;
+  const values: number[] = [];
+  for (const entry of raw) {
+    const [at, ms] = entry.split(':').map(Number);
+    if (at !== undefined && ms !== undefined && at >= since && Number.isFinite(ms)) values.push(ms);
+  }
+  return percentile(values, 0.95);
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+/** True while the back-pressure controller has stopped admission (Redis memory). */
+export async function admissionStopped(redis: Redis): Promise<boolean> {
+  return (await redis.hget(backpressureKeys.state, ADMISSION_FIELD)) === '1';
+}
+
+/** The watcher's gate: waits while admission is stopped (files stay in the spool meanwhile). */
+export async function waitForAdmission(redis: Redis, pollMs: number, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted && await admissionStopped(redis)) await new Promise((r) => setTimeout(r, pollMs));
+}
