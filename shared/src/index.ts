@@ -32,4 +32,3 @@ export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from '
 export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-stores.js';
 export { reconcile, type ReconcileReport, type ReconcileProblem } from './admission/reconcile.js';
 export { backpressureKeys, ADMISSION_FIELD, latencyFaults, publishStoreLatency, recentP95, percentile, admissionStopped, waitForAdmission, type StoreRole } from './backpressure/latency.js';
-export { backpressureKeys, ADMISSION_FIELD, latencyFaults, publishStoreLatency, recentP95, percentile, admissionStopped, waitForAdmission, type StoreRole } from './backpressure/latency.js';
