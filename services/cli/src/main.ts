@@ -5,6 +5,7 @@ import { deleteCommand, queryCommand, reportCommand, statusCommand } from './com
 import { upCommand } from './commands/up.command.js';
 import { controlCommand, planCommand, queuesCommand, reconcileCommand, tailCommand, verifyCommand } from './commands/ops.commands.js';
 import { mcpCommand } from './commands/mcp.command.js';
+import { tombstonesCommand } from './commands/tombstones.command.js';
 
 const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
 
@@ -20,6 +21,7 @@ const USAGE = `ingestctl — drive graphrag-ingest (DESIGN §10)
   verify [--tag T]
   reconcile [--tag T] [--repair]
   queues [list|pause STAGE|resume STAGE]
+  tombstones [list|approve SCAN_ID]   (deletions held by the mass-delete guard)
   mcp                          (the MCP tools over stdio, for agents)
 
 Every command takes --json, --url URL, --token TOKEN, --data DIR.
@@ -94,6 +96,8 @@ async function run(argv: readonly string[]): Promise<number> {
       return verifyCommand(api, { tag: v.tag ?? 'default', json: v.json });
     case 'reconcile':
       return reconcileCommand(api, { tag: v.tag ?? 'default', repair: v.repair, json: v.json });
+    case 'tombstones':
+      return tombstonesCommand(api, rest, { json: v.json });
     case 'mcp':
       return mcpCommand(api);
     default:
