@@ -169,7 +169,9 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
       }
     }
     firstPoll = false;
-    log.info('s3 poll', stats);
+    // Per-source counters as a log line; an idle poll only at debug.
+    if (stats.fetched + stats.tombstoned + stats.errors > 0) log.info('s3 poll', stats);
+    else log.debug('s3 poll', stats);
     return stats;
   }
 

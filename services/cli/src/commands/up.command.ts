@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkEvictionPolicy, createLogger, loadConfig } from '@ingest/shared';
 import { startEmbeddedSystem } from '../embedded.js';
+import { parseS3Uri, startS3Source, type S3Source } from '@ingest/watcher';
 import { spawnRedis, type SpawnedRedis } from '../redis-server.js';
 import { startStageChildren, type StageChildren } from '../stage-children.js';
 import { CliError } from '../client.js';
@@ -22,8 +23,20 @@ const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || h
 /** Runs the whole system on the embedded default in the foreground until SIGINT/SIGTERM. */
 export async function upCommand(f: UpFlags): Promise<number> {
   const watchDirs = [...f.watch, ...f.source.filter((s) => !/^[a-z0-9]+:\/\//i.test(s))];
-  const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s));
-  if (remote.length > 0) throw new CliError('USAGE', `S3 and HTTP sources are not available in this build yet: ${remote.join(', ')}`);
+  const s3Uris = f.source.filter((s) => /^s3:\/\//i.test(s));
+  const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s) && !/^s3:\/\//i.test(s));
+  if (remote.length > 0) throw new CliError('USAGE', `HTTP sources are not available in this build yet: ${remote.join(', ')}`);
+  // S3 sources: tag s3-<bucket>; endpoint, region and credentials from AWS_*, path style from S3_FORCE_PATH_STYLE=true.
+  const s3 = s3Uris.map((uri) => {
+    try {
+      const { bucket, prefix } = parseS3Uri(uri);
+      return { uri, bucket, prefix, tag: `s3-${bucket}` };
+    } catch (error) {
+      throw new CliError('USAGE', (error as Error).message);
+    }
+  });
+  const s3PollMs = Number(process.env.S3_POLL_INTERVAL_MS ?? 5000);
+  if (!Number.isInteger(s3PollMs) || s3PollMs < 50) throw new CliError('USAGE', 'S3_POLL_INTERVAL_MS must be an integer ≥ 50');
   const overrides: Record<string, unknown> = {};
   if (f.data) overrides.dataDir = f.data;
   if (f.port !== undefined) overrides.dashboard = { port: f.port };
@@ -48,6 +61,8 @@ export async function upCommand(f: UpFlags): Promise<number> {
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
   const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes });
+  const s3Sources: S3Source[] = s3.map((o) => startS3Source(system.runtime, { bucket: o.bucket, prefix: o.prefix, tag: o.tag, pollIntervalMs: s3PollMs }));
+  if (s3Sources.length > 0) system.runtime.metrics.watchers.inc(s3Sources.length);
   let children: StageChildren | null = null;
   if (f.processes) {
     children = startStageChildren({
@@ -68,6 +83,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     `  token      ${token}`,
     `  data       ${config.dataDir}`,
     `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
+    ...s3.map((o) => `  s3         ${o.uri} (tag ${o.tag}, polled every ${s3PollMs} ms)`),
     `  reports    ${path.join(config.reportsDir, 'ingest')}`,
     `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each as child processes (ingest-<stage>); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
     `Ctrl-C stops it.`,
@@ -83,6 +99,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
   const hardExit = setTimeout(() => process.exit(1), 20_000);
   hardExit.unref();
   await children?.stop();
+  await Promise.all(s3Sources.map((s) => s.close()));
   await system.close();
   await redis?.stop();
   await rm(runtimeFile, { force: true });
