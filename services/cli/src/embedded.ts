@@ -8,7 +8,7 @@ import { startGraphWorker } from '@ingest/graph';
 import { startVectorWorker } from '@ingest/vector';
 import { startVerifyWorker } from '@ingest/verify';
 import { createApi, startBackpressure, startJanitor, type BackpressureController } from '@ingest/dashboard';
-import { startWatcher } from '@ingest/watcher';
+import { startHttpSource, startWatcher } from '@ingest/watcher';
 
 export interface EmbeddedSystem {
   readonly runtime: Runtime;
@@ -26,6 +26,8 @@ export interface EmbeddedSystem {
 export interface EmbeddedOptions {
   /** Compute stages (parse, extract, embed) run in child processes started by the caller. */
   readonly computeElsewhere?: boolean;
+  /** HTTP listing sources (`up --source https://…/listing.json`), each with its own tag. */
+  readonly httpSources?: readonly { readonly url: string; readonly tag: string }[];
 }
 
 export async function startEmbeddedSystem(config: AppConfig, token: string, logger?: Logger, options: EmbeddedOptions = {}): Promise<EmbeddedSystem> {
@@ -42,7 +44,8 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const { port } = server.address() as AddressInfo;
   const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
   const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
-  rt.metrics.watchers.set(watchers.length);
+  const httpSources = (options.httpSources ?? []).map((s) => startHttpSource(rt, { url: s.url, tag: s.tag, pollIntervalMs: config.httpSource?.pollIntervalMs ?? 5000 }));
+  rt.metrics.watchers.set(watchers.length + httpSources.length);
   const janitor = startJanitor(rt, config.janitor.intervalMs);
   const backpressure = await startBackpressure(rt);
   return {
@@ -53,7 +56,7 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
     async close() {
       janitor.close();
       await backpressure?.close();
-      await Promise.all(watchers.map((w) => w.close()));
+      await Promise.all([...watchers, ...httpSources].map((w) => w.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await Promise.all(workers.map((w) => w.close()));

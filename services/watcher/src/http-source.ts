@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime,
 } from '@ingest/shared';
-import { allowListFrom, guardedFetch, type AllowList, type FetchOptions } from './ssrf.js';
+import { allowListFrom, checkUrl, guardedFetch, type AllowList, type FetchOptions } from './ssrf.js';
 
 export interface HttpSourceOptions {
   /** The JSON listing `[{url, etag?, last_modified?}]`. */
@@ -71,6 +71,8 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
   const listingUri = canonical.http(o.url);
   const stateKey = `ingest:http-source:${createHash('sha256').update(`${o.tag}\u241f${listingUri}`).digest('hex').slice(0, 32)}`;
   const allow = o.allowList ?? allowListFrom(o.allow ?? rt.config.httpSource?.allow ?? []);
+  // The listing URL itself is refused up front (scheme, plain http, denied IP literal).
+  checkUrl(new URL(o.url), allow);
   const cfg = rt.config.httpSource;
   const base = { allow, timeoutMs: o.timeoutMs ?? cfg?.timeoutMs ?? 30_000, maxRedirects: o.maxRedirects ?? cfg?.maxRedirects ?? 5, ...(o.onDecision ? { onDecision: o.onDecision } : {}) };
   const docMax = o.maxBytes ?? cfg?.maxBytes ?? rt.config.admission.maxBytes;
