@@ -24,8 +24,12 @@ const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || h
 export async function upCommand(f: UpFlags): Promise<number> {
   const watchDirs = [...f.watch, ...f.source.filter((s) => !/^[a-z0-9]+:\/\//i.test(s))];
   const s3Uris = f.source.filter((s) => /^s3:\/\//i.test(s));
-  const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s) && !/^s3:\/\//i.test(s));
-  if (remote.length > 0) throw new CliError('USAGE', `HTTP sources are not available in this build yet: ${remote.join(', ')}`);
+  // HTTP listing sources: tag http-<host>; the SSRF guard's allow-list from config httpSource.allow + INGEST_HTTP_ALLOW.
+  const httpSources = f.source.filter((s) => /^https?:\/\//i.test(s)).map((url) => {
+    try { return { url, tag: `http-${new URL(url).hostname}` }; } catch { throw new CliError('USAGE', `not a URL: ${url}`); }
+  });
+  const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s) && !/^https?:\/\//i.test(s) && !/^s3:\/\//i.test(s));
+  if (remote.length > 0) throw new CliError('USAGE', `unsupported source scheme: ${remote.join(', ')}`);
   // S3 sources: tag s3-<bucket>; endpoint, region and credentials from AWS_*, path style from S3_FORCE_PATH_STYLE=true.
   const s3 = s3Uris.map((uri) => {
     try {
@@ -60,7 +64,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     redis = await spawnRedis({ binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim() });
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
-  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes });
+  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, httpSources });
   const s3Sources: S3Source[] = s3.map((o) => startS3Source(system.runtime, { bucket: o.bucket, prefix: o.prefix, tag: o.tag, pollIntervalMs: s3PollMs }));
   if (s3Sources.length > 0) system.runtime.metrics.watchers.inc(s3Sources.length);
   let children: StageChildren | null = null;
@@ -84,6 +88,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     `  data       ${config.dataDir}`,
     `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
     ...s3.map((o) => `  s3         ${o.uri} (tag ${o.tag}, polled every ${s3PollMs} ms)`),
+    ...httpSources.map((o) => `  http       ${o.url} (tag ${o.tag})`),
     `  reports    ${path.join(config.reportsDir, 'ingest')}`,
     `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each as child processes (ingest-<stage>); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
     `Ctrl-C stops it.`,
