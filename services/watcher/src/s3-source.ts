@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { contentTypeOf, describeError, sourceUri as canonical, type Runtime } from '@ingest/shared';
+import { contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime } from '@ingest/shared';
 
 export interface S3SourceOptions {
   readonly bucket: string;
@@ -16,6 +16,8 @@ export interface S3SourceOptions {
   readonly concurrency?: number;
   /** Client settings; default from the standard AWS_* variables (see `s3ClientConfigFromEnv`). */
   readonly client?: S3ClientConfig;
+  /** Mass-delete guard (DESIGN §4); default config.deleteGuard. */
+  readonly guard?: GuardSettings;
   /** Test hook: runs after the listing and before the GET of a key. */
   readonly beforeGet?: (key: string) => Promise<void>;
 }
@@ -30,6 +32,8 @@ export interface S3PollStats {
   /** The object changed between list and get (412, or a different ETag): retried next poll. */
   readonly changedDuringGet: number;
   readonly errors: number;
+  /** Tombstones held by the mass-delete guard (scan id), or null. */
+  readonly held: string | null;
 }
 
 export interface S3Source {
@@ -86,6 +90,8 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
   const admissible = (key: string) => !key.endsWith('/') && suffixes.some((s) => key.toLowerCase().endsWith(s));
   const uriOf = (key: string) => canonical.s3(o.bucket, key);
   let firstPoll = true;
+  const guard = new TombstoneGuard(rt.redis, rt.pipeline, o.guard ?? rt.config.deleteGuard ?? DEFAULT_GUARD);
+  const sourceId = `s3://${o.bucket}/${o.prefix}`;
 
   async function listAll(stats: { pages: number }): Promise<Map<string, string>> {
     const listed = new Map<string, string>();
@@ -104,7 +110,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
   }
 
   async function poll(): Promise<S3PollStats> {
-    const stats = { pages: 0, listed: 0, fetched: 0, submitted: 0, tombstoned: 0, changedDuringGet: 0, errors: 0 };
+    const stats = { pages: 0, listed: 0, fetched: 0, submitted: 0, tombstoned: 0, changedDuringGet: 0, errors: 0, held: null as string | null };
     const listed = await listAll(stats);
     stats.listed = listed.size;
     const known = await rt.redis.hgetall(stateKey);
@@ -157,15 +163,25 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
         }
       }
     }
-    for (const key of gone) {
+    if (gone.size > 0) {
+      // Through the mass-delete guard: a held scan keeps its keys in the state, so the next poll offers
+      // them again and, once an operator approved (`ingestctl tombstones approve`), they go through.
       try {
-        const r = await rt.pipeline.tombstone(uriOf(key), o.tag);
-        await rt.redis.hdel(stateKey, key);
-        stats.tombstoned++;
-        log.info('s3 object removed', { key: escapeKey(key), job_id: r.job_id, status: r.status });
+        const outcome = await guard.apply({ source: sourceId, tag: o.tag, sourceUris: [...gone].map(uriOf) });
+        const submitted = new Set(outcome.jobs.map((j) => j.source_uri));
+        for (const key of gone) {
+          if (!submitted.has(uriOf(key))) continue;
+          await rt.redis.hdel(stateKey, key);
+          stats.tombstoned++;
+          log.info('s3 object removed', { key: escapeKey(key) });
+        }
+        if (outcome.held) {
+          stats.held = outcome.scan.scan_id;
+          log.warn('deletions held by the mass-delete guard', { scan_id: outcome.scan.scan_id, count: outcome.scan.source_uris.length, documents_of_tag: outcome.scan.documents_of_tag });
+        }
       } catch (error) {
         stats.errors++;
-        log.error('tombstone not submitted', { key: escapeKey(key), ...describeError(error) });
+        log.error('tombstones not submitted', describeError(error));
       }
     }
     firstPoll = false;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { checksumOf, documentId, normaliseText, sourceUri, type JobState } from '@ingest/shared';
+import { checksumOf, documentId, normaliseText, sourceUri, TombstoneGuard, type JobState } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
 import { waitForJob } from '../../../test/helpers/wait.js';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +168,28 @@ describe('S3 source against s3rver on loopback', function () {
     expect(second).to.deep.include({ changedDuringGet: 0, submitted: 1 });
     const done = await jobOf(t, uri, 'DONE');
     expect(done.checksum).to.equal(checksumOf(normaliseText(newer)));
+  });
+
+  it('deleting most of a prefix at once is held by the mass-delete guard until approved', async () => {
+    const keys = Array.from({ length: 6 }, (_, i) => `guarded/doc-${i}.md`);
+    for (const k of keys) await put('docs', k, `# Guarded ${k}\n\nA document under the guarded prefix, number ${k}.\n`);
+    const src = open({ prefix: 'guarded/', tag: 's3-guard' });
+    expect((await src.pollOnce()).submitted).to.equal(6);
+    for (const k of keys) await jobOf(t, sourceUri.s3('docs', k), 'DONE');
+
+    for (const k of keys) await s3.send(new DeleteObjectCommand({ Bucket: 'docs', Key: k }));
+    const held = await src.pollOnce();
+    expect(held.tombstoned).to.equal(0);
+    expect(held.held).to.be.a('string');
+    expect(await t.system.runtime.redis.hlen(src.stateKey), 'held keys stay in the state').to.equal(6);
+    expect((await jobsOf(t, sourceUri.s3('docs', keys[0]!)))[0]!.status).to.equal('DONE');
+
+    const approved = await new TombstoneGuard(t.system.runtime.redis, t.system.runtime.pipeline).approve(held.held!);
+    expect(approved?.jobs).to.have.length(6);
+    const after = await src.pollOnce();
+    expect(after).to.deep.include({ tombstoned: 6, held: null });
+    expect(await t.system.runtime.redis.hlen(src.stateKey)).to.equal(0);
+    for (const k of keys) await jobOf(t, sourceUri.s3('docs', k), 'DELETED');
   });
 
   it('1,000 keys across list pages (100 per page) are each admitted exactly once', async () => {
