@@ -1,6 +1,6 @@
 // The curated public API of @ingest/shared. Services import from here only.
 export * from './domain/model.js';
-export type { GraphStore, GraphWriteResult, StoredDocument, GraphCounts } from './ports/graph-store.js';
+export type { GraphStore, GraphWriteResult, StoredDocument, StoredSection, GraphCounts } from './ports/graph-store.js';
 export type { VectorStore, StoredPoint, SearchOptions } from './ports/vector-store.js';
 export type { Embedder } from './ports/embedder.js';
 export type { ArtifactStore } from './ports/artifact-store.js';
@@ -30,5 +30,6 @@ export { superviseService, type SupervisedService, type SupervisedWorker, type S
 export { IngestMetrics, bullmqQueueReader, QUEUE_STATES, DOCUMENT_OUTCOMES, type QueueSample, type QueueReader } from './metrics/metrics.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';
 export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-stores.js';
+export { TombstoneGuard, DEFAULT_GUARD, type HeldScan, type GuardSettings, type GuardOutcome } from './admission/tombstone-guard.js';
 export { reconcile, type ReconcileReport, type ReconcileProblem } from './admission/reconcile.js';
 export { backpressureKeys, ADMISSION_FIELD, latencyFaults, publishStoreLatency, recentP95, percentile, admissionStopped, waitForAdmission, type StoreRole } from './backpressure/latency.js';

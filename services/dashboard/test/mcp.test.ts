@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  documentId, ErrorCode, RetryableError, sectionId, sectionPartId, type SectionExpansion, type StoredDocument, type VectorHit,
+  documentId, ErrorCode, RetryableError, sectionId, sectionPartId, type SectionExpansion, type StoredDocument, type StoredSection,
 } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
 import { ingestAndWait } from '../../../test/helpers/wait.js';
@@ -79,30 +79,30 @@ describe('MCP runtime backend over the store ports (in-memory fakes)', () => {
     const p = S[i]!.parent ? S.findIndex((x) => x.id === alias[S[i]!.parent!]) : -1;
     return { sectionId: S[i]!.id, parent: ref(p), previous: ref(i - 1), next: ref(i + 1), entities: i === 4 ? [{ id: 'e1', kind: 'Command', name: 'redis-cli' }] : [] };
   };
-  const hit = (i: number): VectorHit => ({ id: S[i]!.id, documentId: doc.id, sourceUri: doc.sourceUri, tag: doc.tag, title: S[i]!.title, headingPath: S[i]!.path, text: S[i]!.text, score: 1 });
 
-  function deps(o: { fullText?: boolean; vectors?: boolean; fail?: boolean } = {}): RuntimeBackendDeps & { calls: string[] } {
+  const stored = (i: number): StoredSection => ({
+    id: S[i]!.id, documentId: doc.id, ordinal: i, level: S[i]!.path.length, title: S[i]!.title, headingPath: S[i]!.path,
+    anchor: '', text: S[i]!.text, contentHash: 'h', generation: 2,
+  });
+
+  function deps(o: { fail?: boolean } = {}): RuntimeBackendDeps & { calls: string[] } {
     const calls: string[] = [];
     const fail = () => { if (o.fail) throw new RetryableError(ErrorCode.StoreUnavailable, 'graph down'); };
     return {
       calls,
       graph: {
         expand: async (ids) => { fail(); calls.push('expand'); return S.map((_, i) => expansion(i)).filter((e) => ids.includes(e.sectionId)); },
-        sectionHashes: async (id) => { calls.push('sectionHashes'); return id === doc.id ? S.map((x) => ({ id: x.id, contentHash: 'h', generation: 2 })) : []; },
+        getSections: async (ids) => { fail(); calls.push('getSections'); return S.map((_, i) => stored(i)).filter((x) => ids.includes(x.id)); },
+        sectionsOf: async (id) => { calls.push('sectionsOf'); return id === doc.id ? S.map((_, i) => stored(i)) : []; },
         getDocument: async (id) => (id === doc.id ? doc : null),
         listDocuments: async (tag) => { fail(); return tag === undefined || tag === 't' ? [doc] : []; },
       },
-      vectors: {
-        searchText: async (q, opt) => { calls.push(`searchText:${q}:${opt.tag ?? '*'}`); return o.fullText === false ? [] : S.map((_, i) => hit(i)).filter((h) => q.split(' ').some((w) => h.title.includes(w))); },
-        searchVector: async () => { calls.push('searchVector'); return o.vectors === false ? [] : S.map((_, i) => hit(i)); },
-      },
-      embedder: { embed: async (texts) => texts.map(() => [1, 0, 0]) },
       ledger: { get: async () => null, tagsOfSource: async () => ['t'] },
       query: async (q) => ({ query: q, confidence: 1, evidence: [] }),
     };
   }
 
-  it('rebuilds the outline: order, heading paths (parts share theirs), depth, parent, preamble', async () => {
+  it('builds the outline from the stored sections: order, heading paths (parts share theirs), depth, parent, preamble', async () => {
     const d = await runtimeBackend(deps()).getDocument(doc.sourceUri);
     expect(d.status).to.equal('UNKNOWN');
     expect(d.sections.map((x) => x.heading_path)).to.deep.equal([[], ['Guide'], ['Guide', 'Big'], ['Guide', 'Big'], ['Guide', 'Big', 'Child']]);
@@ -111,7 +111,7 @@ describe('MCP runtime backend over the store ports (in-memory fakes)', () => {
     expect(d.sections[4]!.parent_id).to.equal(S[2]!.id);
   });
 
-  it('reads a section by the title its neighbours know, without scanning documents', async () => {
+  it('reads a section with its text, heading path, parent, neighbours and entities in two store reads', async () => {
     const d = deps();
     const s = await runtimeBackend(d).getSection(S[4]!.id);
     expect(s).to.deep.include({ text: 'child text', title: 'Child', document_title: 'Guide', tag: 't' });
@@ -119,18 +119,7 @@ describe('MCP runtime backend over the store ports (in-memory fakes)', () => {
     expect(s.previous?.id).to.equal(S[3]!.id);
     expect(s.parent?.id).to.equal(S[2]!.id);
     expect(s.entities).to.deep.equal([{ id: 'e1', kind: 'Command', name: 'redis-cli' }]);
-    expect(d.calls).to.not.include('sectionHashes');
-  });
-
-  it('falls back to the document scan and a vector search of its tag; text null when no store has it', async () => {
-    const d = deps({ fullText: false });
-    const s = await runtimeBackend(d).getSection(S[3]!.id);
-    expect(s.text).to.equal('big two');
-    expect(d.calls).to.include.members(['sectionHashes', 'searchVector']);
-
-    const none = await runtimeBackend(deps({ fullText: false, vectors: false })).getSection(S[3]!.id);
-    expect(none).to.deep.include({ text: null, heading_path: null, title: 'Big (part 2)', document_id: doc.id });
-    expect(none.next?.id).to.equal(S[4]!.id);
+    expect(d.calls).to.deep.equal(['getSections', 'expand']);
   });
 
   it('reason codes: NOT_FOUND for unknown ids and URIs, UNAVAILABLE when a store is down', async () => {

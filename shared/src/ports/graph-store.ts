@@ -19,6 +19,20 @@ export interface StoredDocument {
   readonly pipelineVersion: string | null;
 }
 
+/** A stored section as read back (what MCP's get_section and document outlines show). */
+export interface StoredSection {
+  readonly id: string;
+  readonly documentId: string;
+  readonly ordinal: number;
+  readonly level: number;
+  readonly title: string;
+  readonly headingPath: readonly string[];
+  readonly anchor: string;
+  readonly text: string;
+  readonly contentHash: string;
+  readonly generation: number;
+}
+
 export interface GraphCounts {
   readonly documents: number;
   readonly sections: number;
@@ -49,6 +63,10 @@ export interface GraphStore {
   getDocument(documentId: string): Promise<StoredDocument | null>;
   listDocuments(tag?: string): Promise<StoredDocument[]>;
   markCompleted(documentId: string, generation: number, pipelineVersion: string): Promise<void>;
+  /** The stored sections with these ids (unknown ids left out), in the order asked. */
+  getSections(ids: readonly string[]): Promise<StoredSection[]>;
+  /** A document's sections in document order. */
+  sectionsOf(documentId: string): Promise<StoredSection[]>;
   /** Parent, neighbours and mentioned entities of each section, for retrieval evidence. */
   expand(sectionIds: readonly string[]): Promise<SectionExpansion[]>;
   /** Deletes entities mentioned by nothing (re-checked inside the delete); returns how many. */

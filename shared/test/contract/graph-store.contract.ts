@@ -322,6 +322,22 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       expect(expectedCounts(source, existing).edges).to.equal(expectedCounts(source).edges + 2);
     });
 
+    it('reads sections back by id (in the order asked, unknown ids left out) and per document in order', async () => {
+      const v = doc('a', 3, [{ path: ['Intro'] }, { path: ['Intro', 'Setup'], text: 'Set it up with "quotes" and \\ back-slashes' }, { path: ['Intro', 'Run'] }]);
+      await store.writeVersion(v);
+      const [s0, s1, s2] = v.sections as [SectionRecord, SectionRecord, SectionRecord];
+      const missing = sectionId(v.document.id, ['Nope'], 0);
+      const got = await store.getSections([s2.id, missing, s1.id]);
+      expect(got.map((x) => x.id)).to.deep.equal([s2.id, s1.id]);
+      expect(got[1]).to.deep.equal({
+        id: s1.id, documentId: v.document.id, ordinal: 1, level: 2, title: 'Setup', headingPath: ['Intro', 'Setup'],
+        anchor: s1.anchor, text: s1.text, contentHash: s1.contentHash, generation: 3,
+      });
+      expect((await store.sectionsOf(v.document.id)).map((x) => x.id)).to.deep.equal([s0.id, s1.id, s2.id]);
+      expect(await store.getSections([])).to.deep.equal([]);
+      expect(await store.sectionsOf(documentId('contract', 'cli://nowhere.md'))).to.deep.equal([]);
+    });
+
     it('expand returns parent, previous, next and mentioned entities', async () => {
       const v = doc('a', 1, [
         { path: ['Intro'] },

@@ -167,6 +167,8 @@ describe('Neo4jGraphStore on a recording fake driver', function () {
     await store.counts();
     await store.counts(v.document.id);
     await store.mentionsOf(v.sections[0]!.id);
+    await store.getSections(v.sections.map((s) => s.id));
+    await store.sectionsOf(v.document.id);
 
     for (const s of driver.sent) expect(cyphers.has(s.cypher), `unregistered statement sent: ${s.cypher}`).to.equal(true);
     const sentSet = new Set(driver.sent.map((s) => s.cypher));

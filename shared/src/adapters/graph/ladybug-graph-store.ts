@@ -15,7 +15,7 @@ import lbug from '@ladybugdb/core';
 import type { Database, LbugValue } from '@ladybugdb/core';
 import { isEntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError } from '../../errors/errors.js';
-import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument } from '../../ports/graph-store.js';
+import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
 import { LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
@@ -43,6 +43,11 @@ const openFiles = new Set<string>();
 
 const num = (v: LbugValue | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: LbugValue | undefined): string => (v === null || v === undefined ? '' : String(v));
+const toStoredSection = (r: Row): StoredSection => ({
+  id: str(r.id), documentId: str(r.documentId), ordinal: num(r.ordinal), level: num(r.level), title: str(r.title),
+  headingPath: Array.isArray(r.headingPath) ? r.headingPath.map((x) => str(x as LbugValue)) : [], anchor: str(r.anchor),
+  text: str(r.text), contentHash: str(r.contentHash), generation: num(r.generation),
+});
 
 export class LadybugGraphStore implements GraphStore {
   readonly kind = 'ladybug';
@@ -200,6 +205,18 @@ export class LadybugGraphStore implements GraphStore {
         edges: num(r.sectionEdges) + steps.size,
       };
     });
+  }
+
+  getSections(ids: readonly string[]): Promise<StoredSection[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.read(async () => {
+      const byId = new Map((await this.run(READ.sections, { ids: [...new Set(ids)] })).map((r) => [str(r.id), toStoredSection(r)]));
+      return ids.map((id) => byId.get(id)).filter((x): x is StoredSection => x !== undefined);
+    });
+  }
+
+  sectionsOf(documentId: string): Promise<StoredSection[]> {
+    return this.read(async () => (await this.run(READ.sectionsOfDocument, { documentId })).map(toStoredSection));
   }
 
   mentionsOf(sectionId: string): Promise<Map<string, number>> {

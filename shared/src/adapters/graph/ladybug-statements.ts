@@ -110,6 +110,12 @@ export const READ = {
   /** $documentId */
   sectionHashes: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId})
      RETURN s.id AS id, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
+  /** $ids */
+  sections: `UNWIND $ids AS id MATCH (s:Section {id: id})-[:FROM_DOCUMENT]->(d:Document)
+     RETURN s.id AS id, d.id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation`,
+  /** $documentId */
+  sectionsOfDocument: `MATCH (s:Section)-[:FROM_DOCUMENT]->(d:Document {id: $documentId})
+     RETURN s.id AS id, d.id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
   /** $sectionId */
   mentionsOf: `MATCH (:Section {id: $sectionId})-[m:MENTIONS]->(e:Entity) RETURN e.id AS id, m.count AS count`,
   /** $ids: section ids; one statement per relation keeps the result free of cross products. */

@@ -23,7 +23,7 @@
 import neo4j, { Neo4jError, type BookmarkManager } from 'neo4j-driver';
 import { isEntityKind, type EntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
-import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument } from '../../ports/graph-store.js';
+import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type EntityRow } from './ladybug-batch.js';
 import { AWAIT_INDEXES, isRegistered, MAINTAIN, READ, SCHEMA, WRITE, type Statement } from './neo4j-statements.js';
@@ -72,6 +72,11 @@ type Outcome = { ok: true; value: GraphWriteResult } | { ok: false; error: unkno
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const toStoredSection = (r: Record<string, unknown>): StoredSection => ({
+  id: str(r.id), documentId: str(r.documentId), ordinal: num(r.ordinal), level: num(r.level), title: str(r.title),
+  headingPath: Array.isArray(r.headingPath) ? r.headingPath.map(str) : [], anchor: str(r.anchor),
+  text: str(r.text), contentHash: str(r.contentHash), generation: num(r.generation),
+});
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Integers go to Neo4j as Integer (a JS number would be stored as a float, and LIMIT refuses floats). */
@@ -363,6 +368,17 @@ export class Neo4jGraphStore implements GraphStore {
         edges: num(r.sectionEdges) + steps.size,
       };
     });
+  }
+
+  async getSections(ids: readonly string[]): Promise<StoredSection[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.read((tx) => this.send(tx, READ.sections, { ids: [...new Set(ids)] }));
+    const byId = new Map(rows.map((r) => [str(r.id), toStoredSection(r)]));
+    return ids.map((id) => byId.get(id)).filter((x): x is StoredSection => x !== undefined);
+  }
+
+  async sectionsOf(documentId: string): Promise<StoredSection[]> {
+    return (await this.read((tx) => this.send(tx, READ.sectionsOfDocument, { documentId }))).map(toStoredSection);
   }
 
   async mentionsOf(sectionId: string): Promise<Map<string, number>> {

@@ -247,6 +247,14 @@ export const READ = {
     `MATCH (s:Section {document_id: $documentId})
      RETURN s.id AS id, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
   ),
+  /** $ids */
+  sections: statement('read.sections', ['ids'], `UNWIND $ids AS id MATCH (s:Section {id: id}) RETURN s.id AS id, s.document_id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation`),
+  /** $documentId */
+  sectionsOfDocument: statement(
+    'read.sections_of_document',
+    ['documentId'],
+    `MATCH (s:Section {document_id: $documentId}) RETURN s.id AS id, s.document_id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
+  ),
   /** $sectionId */
   mentionsOf: statement(
     'read.mentions_of',

@@ -42,6 +42,7 @@ export function unavailableGraphStore(): GraphStore {
     writeVersion: notHere('writeVersion'), removeSectionsExcept: notHere('removeSectionsExcept'), deleteDocument: notHere('deleteDocument'),
     sectionHashes: notHere('sectionHashes'), getDocument: notHere('getDocument'), listDocuments: notHere('listDocuments'),
     markCompleted: notHere('markCompleted'), expand: notHere('expand'), removeOrphanEntities: notHere('removeOrphanEntities'),
-    counts: notHere('counts'), mentionsOf: notHere('mentionsOf'), close: async () => undefined,
+    counts: notHere('counts'), mentionsOf: notHere('mentionsOf'), getSections: notHere('getSections'), sectionsOf: notHere('sectionsOf'),
+    close: async () => undefined,
   };
 }
