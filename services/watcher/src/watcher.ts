@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { watch } from 'chokidar';
-import { describeError, reconcile, sourceUri as canonical, type Runtime } from '@ingest/shared';
+import { DEFAULT_GUARD, describeError, reconcile, sourceUri as canonical, TombstoneGuard, type Runtime } from '@ingest/shared';
 import { admissibleFile, isCandidate, readSpoolFile, scanSpool, type SpoolFile } from './spool.js';
 
 export interface WatcherOptions {
@@ -43,10 +43,18 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions) {
   const presentUris = new Set(present.map((f) => f.sourceUri));
   for (const f of present) await submit(f);
   const prefix = `${canonical.file(root)}/`;
+  const gone: string[] = [];
   for (const docId of await rt.pipeline.ledger.documentsOfTag(o.tag)) {
     const entry = await rt.pipeline.ledger.get(docId);
-    if (entry?.sourceUri.startsWith(prefix) && entry.completedGeneration !== null && !presentUris.has(entry.sourceUri)) {
-      await tombstone(entry.sourceUri);
+    if (entry?.sourceUri.startsWith(prefix) && entry.completedGeneration !== null && !presentUris.has(entry.sourceUri)) gone.push(entry.sourceUri);
+  }
+  // Files gone since the last run pass the mass-delete guard (DESIGN §4): too many at once are held.
+  if (gone.length > 0) {
+    try {
+      const outcome = await new TombstoneGuard(rt.redis, rt.pipeline, rt.config.deleteGuard ?? DEFAULT_GUARD).apply({ source: canonical.file(root), tag: o.tag, sourceUris: gone });
+      if (outcome.held) log.warn('deletions held by the mass-delete guard', { scan_id: outcome.scan.scan_id, count: outcome.scan.source_uris.length });
+    } catch (error) {
+      log.error('tombstones not submitted', describeError(error));
     }
   }
 
