@@ -97,6 +97,7 @@ export class BackpressureController {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly o: BackpressureOptions) {
     this.id = o.id ?? `bp-${randomUUID()}`;
@@ -172,11 +173,13 @@ export class BackpressureController {
     }
     if (bad && st.bad >= this.o.settings.badSamples && !paused) {
       await this.o.redis.hset(backpressureKeys.state, field, JSON.stringify({ by: this.id, at: Date.now() }));
+      this.o.metrics?.backpressurePaused.set({ queue: target }, 1);
       await queue.pause();
       this.o.logger.warn('back-pressure: queue paused', { queue: target });
     } else if (!bad && owned && paused && st.good >= this.o.settings.goodSamples) {
       await queue.resume();
       await this.o.redis.hdel(backpressureKeys.state, field);
+      this.o.metrics?.backpressurePaused.set({ queue: target }, 0);
       this.o.logger.info('back-pressure: queue resumed', { queue: target });
     }
   }
@@ -206,11 +209,16 @@ export class BackpressureController {
   }
 
   /** Stops sampling and hands leadership over (the lock is released; pauses it owns stay recorded). */
-  async close(options: { release?: boolean } = {}): Promise<void> {
+  close(options: { release?: boolean } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.release ?? true);
+    return this.closing;
+  }
+
+  private async shutdown(release: boolean): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.inFlight;
-    if (this.leader && (options.release ?? true)) await this.o.redis.eval(RELEASE, 1, backpressureKeys.leader, this.id).catch(() => undefined);
+    if (this.leader && release) await this.o.redis.eval(RELEASE, 1, backpressureKeys.leader, this.id).catch(() => undefined);
     this.leader = false;
     await this.signals.close?.();
     await Promise.all([this.queues.graph.close(), this.queues.vector.close()]);
