@@ -95,3 +95,27 @@ describe('back-pressure controller (embedded system, latency injection)', functi
     await t.system.runtime.redis.hdel(backpressureKeys.state, ADMISSION_FIELD);
   });
 });
+
+describe('back-pressure admission gate in the spool watcher', function () {
+  this.timeout(60_000);
+  let t: TestSystem;
+  before(async () => {
+    t = await startTestSystem({ watch: true, overrides: { backpressure: { enabled: false, sampleIntervalMs: 50 } } });
+  });
+  after(async () => t?.stop());
+
+  it('a new spool file waits while admission is stopped and is admitted once it resumes', async () => {
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await t.system.runtime.redis.hset(backpressureKeys.state, ADMISSION_FIELD, '1');
+    await mkdir(t.watchDir, { recursive: true });
+    await writeFile(`${t.watchDir}/held.md`, '# Held\n\nWaits in the spool.\n');
+    await sleep(600);
+    expect((await t.api.ok<{ jobs: JobState[] }>('GET', '/api/jobs')).jobs).to.have.length(0);
+    await t.system.runtime.redis.hdel(backpressureKeys.state, ADMISSION_FIELD);
+    for (;;) {
+      const [job] = (await t.api.ok<{ jobs: JobState[] }>('GET', '/api/jobs')).jobs;
+      if (job) { expect((await waitForJob(t.api, job.job_id)).status).to.equal('DONE'); break; }
+      await sleep(20);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { watch } from 'chokidar';
-import { DEFAULT_GUARD, describeError, reconcile, sourceUri as canonical, TombstoneGuard, type Runtime } from '@ingest/shared';
+import { DEFAULT_GUARD, describeError, reconcile, sourceUri as canonical, TombstoneGuard, waitForAdmission, type Runtime } from '@ingest/shared';
 import { admissibleFile, isCandidate, readSpoolFile, scanSpool, type SpoolFile } from './spool.js';
 
 export interface WatcherOptions {
@@ -20,6 +20,7 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions) {
 
   const submit = async (f: SpoolFile) => {
     try {
+      await waitForAdmission(rt.redis, rt.config.backpressure.sampleIntervalMs); // back-pressure: the file waits in the spool
       const r = await rt.pipeline.submit({ bytes: await readSpoolFile(f), sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType });
       log.info('spool file submitted', { job_id: r.job_id, status: r.status });
     } catch (error) {
