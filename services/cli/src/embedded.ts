@@ -8,7 +8,7 @@ import { startGraphWorker } from '@ingest/graph';
 import { startVectorWorker } from '@ingest/vector';
 import { startVerifyWorker } from '@ingest/verify';
 import { createApi, startBackpressure, startJanitor, type BackpressureController } from '@ingest/dashboard';
-import { startHttpSource, startWatcher } from '@ingest/watcher';
+import { startHttpSource, startS3Source, startWatcher } from '@ingest/watcher';
 
 export interface EmbeddedSystem {
   readonly runtime: Runtime;
@@ -28,6 +28,8 @@ export interface EmbeddedOptions {
   readonly computeElsewhere?: boolean;
   /** HTTP listing sources (`up --source https://…/listing.json`), each with its own tag. */
   readonly httpSources?: readonly { readonly url: string; readonly tag: string }[];
+  /** S3 sources (`up --source s3://bucket/prefix` and config s3Source.sources), each with its own tag. */
+  readonly s3Sources?: readonly { readonly bucket: string; readonly prefix: string; readonly tag: string }[];
 }
 
 export async function startEmbeddedSystem(config: AppConfig, token: string, logger?: Logger, options: EmbeddedOptions = {}): Promise<EmbeddedSystem> {
@@ -45,7 +47,8 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
   const watchers = await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
   const httpSources = (options.httpSources ?? []).map((s) => startHttpSource(rt, { url: s.url, tag: s.tag, pollIntervalMs: config.httpSource?.pollIntervalMs ?? 5000 }));
-  rt.metrics.watchers.set(watchers.length + httpSources.length);
+  const s3Sources = (options.s3Sources ?? []).map((s) => startS3Source(rt, { ...s, pollIntervalMs: config.s3Source?.pollIntervalMs ?? 5000, suffixes: config.s3Source?.suffixes }));
+  rt.metrics.watchers.set(watchers.length + httpSources.length + s3Sources.length);
   const janitor = startJanitor(rt, config.janitor.intervalMs);
   const backpressure = await startBackpressure(rt);
   return {
@@ -56,7 +59,7 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
     async close() {
       janitor.close();
       await backpressure?.close();
-      await Promise.all([...watchers, ...httpSources].map((w) => w.close()));
+      await Promise.all([...watchers, ...httpSources, ...s3Sources].map((w) => w.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await Promise.all(workers.map((w) => w.close()));

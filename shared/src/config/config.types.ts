@@ -103,6 +103,8 @@ export interface AppConfig {
   readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
   /** Mass-delete guard (DESIGN §4); optional so hand-built configs need not carry it. */
   readonly deleteGuard?: { readonly maxShare: number; readonly minDocuments: number };
+  /** S3 sources (DESIGN §8): `s3://bucket/prefix` URIs (tag s3-<bucket>) besides `up --source`; optional. */
+  readonly s3Source?: { readonly sources: readonly string[]; readonly pollIntervalMs: number; readonly suffixes: readonly string[] };
   /** HTTP listing source (DESIGN §8). */
   readonly httpSource?: {
     readonly allow: readonly string[]; readonly pollIntervalMs: number; readonly maxBytes: number;

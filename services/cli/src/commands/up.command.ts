@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkEvictionPolicy, createLogger, loadConfig } from '@ingest/shared';
 import { startEmbeddedSystem } from '../embedded.js';
-import { parseS3Uri, startS3Source, type S3Source } from '@ingest/watcher';
+import { parseS3Uri } from '@ingest/watcher';
 import { spawnRedis, type SpawnedRedis } from '../redis-server.js';
 import { startStageChildren, type StageChildren } from '../stage-children.js';
 import { CliError } from '../client.js';
@@ -31,7 +31,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
   const remote = f.source.filter((s) => /^[a-z0-9]+:\/\//i.test(s) && !/^https?:\/\//i.test(s) && !/^s3:\/\//i.test(s));
   if (remote.length > 0) throw new CliError('USAGE', `unsupported source scheme: ${remote.join(', ')}`);
   // S3 sources: tag s3-<bucket>; endpoint, region and credentials from AWS_*, path style from S3_FORCE_PATH_STYLE=true.
-  const s3 = s3Uris.map((uri) => {
+  const s3Of = (uris: readonly string[]) => [...new Set(uris)].map((uri) => {
     try {
       const { bucket, prefix } = parseS3Uri(uri);
       return { uri, bucket, prefix, tag: `s3-${bucket}` };
@@ -39,13 +39,12 @@ export async function upCommand(f: UpFlags): Promise<number> {
       throw new CliError('USAGE', (error as Error).message);
     }
   });
-  const s3PollMs = Number(process.env.S3_POLL_INTERVAL_MS ?? 5000);
-  if (!Number.isInteger(s3PollMs) || s3PollMs < 50) throw new CliError('USAGE', 'S3_POLL_INTERVAL_MS must be an integer ≥ 50');
   const overrides: Record<string, unknown> = {};
   if (f.data) overrides.dataDir = f.data;
   if (f.port !== undefined) overrides.dashboard = { port: f.port };
   if (watchDirs.length > 0) overrides.watch = { dirs: watchDirs };
   let config = loadConfig({ overrides });
+  const s3 = s3Of([...(config.s3Source?.sources ?? []), ...s3Uris]);
   const logger = createLogger({ service: 'ingestctl-up', ...config.logging });
   await mkdir(config.dataDir, { recursive: true });
   const runtimeFile = path.join(config.dataDir, 'runtime.json');
@@ -64,9 +63,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     redis = await spawnRedis({ binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim() });
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
-  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, httpSources });
-  const s3Sources: S3Source[] = s3.map((o) => startS3Source(system.runtime, { bucket: o.bucket, prefix: o.prefix, tag: o.tag, pollIntervalMs: s3PollMs }));
-  if (s3Sources.length > 0) system.runtime.metrics.watchers.inc(s3Sources.length);
+  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, httpSources, s3Sources: s3 });
   let children: StageChildren | null = null;
   if (f.processes) {
     children = startStageChildren({
@@ -87,7 +84,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     `  token      ${token}`,
     `  data       ${config.dataDir}`,
     `  watching   ${config.watch.dirs.map((d) => path.resolve(d)).join(', ') || '—'} (tag ${config.watch.tag})`,
-    ...s3.map((o) => `  s3         ${o.uri} (tag ${o.tag}, polled every ${s3PollMs} ms)`),
+    ...s3.map((o) => `  s3         ${o.uri} (tag ${o.tag}, polled every ${config.s3Source?.pollIntervalMs ?? 5000} ms)`),
     ...httpSources.map((o) => `  http       ${o.url} (tag ${o.tag})`),
     `  reports    ${path.join(config.reportsDir, 'ingest')}`,
     `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each as child processes (ingest-<stage>); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
@@ -104,7 +101,6 @@ export async function upCommand(f: UpFlags): Promise<number> {
   const hardExit = setTimeout(() => process.exit(1), 20_000);
   hardExit.unref();
   await children?.stop();
-  await Promise.all(s3Sources.map((s) => s.close()));
   await system.close();
   await redis?.stop();
   await rm(runtimeFile, { force: true });
