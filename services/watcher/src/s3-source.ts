@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime } from '@ingest/shared';
+import { admissionStopped, contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime } from '@ingest/shared';
 
 export interface S3SourceOptions {
   readonly bucket: string;
@@ -32,6 +32,8 @@ export interface S3PollStats {
   /** The object changed between list and get (412, or a different ETag): retried next poll. */
   readonly changedDuringGet: number;
   readonly errors: number;
+  /** New or changed keys left for a later poll because back-pressure has stopped admission. */
+  readonly deferred: number;
   /** Tombstones held by the mass-delete guard (scan id), or null. */
   readonly held: string | null;
 }
@@ -110,7 +112,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
   }
 
   async function poll(): Promise<S3PollStats> {
-    const stats = { pages: 0, listed: 0, fetched: 0, submitted: 0, tombstoned: 0, changedDuringGet: 0, errors: 0, held: null as string | null };
+    const stats = { pages: 0, listed: 0, fetched: 0, submitted: 0, tombstoned: 0, changedDuringGet: 0, errors: 0, deferred: 0, held: null as string | null };
     const listed = await listAll(stats);
     stats.listed = listed.size;
     const known = await rt.redis.hgetall(stateKey);
@@ -119,6 +121,11 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
     const fetchOne = async ([key, etag]: [string, string]) => {
       const shown = escapeKey(key);
       try {
+        // Back-pressure (DESIGN §6): the state does not advance while admission is stopped.
+        if (await admissionStopped(rt.redis)) {
+          stats.deferred++;
+          return;
+        }
         await o.beforeGet?.(key);
         const res = await client.send(new GetObjectCommand({ Bucket: o.bucket, Key: key, IfMatch: etag }));
         const bytes = await res.Body!.transformToByteArray();
@@ -186,7 +193,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
     }
     firstPoll = false;
     // Per-source counters as a log line; an idle poll only at debug.
-    if (stats.fetched + stats.tombstoned + stats.errors > 0) log.info('s3 poll', stats);
+    if (stats.fetched + stats.tombstoned + stats.errors + stats.deferred > 0) log.info('s3 poll', stats);
     else log.debug('s3 poll', stats);
     return stats;
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { checksumOf, documentId, normaliseText, sourceUri, TombstoneGuard, type JobState } from '@ingest/shared';
+import { ADMISSION_FIELD, backpressureKeys, checksumOf, documentId, normaliseText, sourceUri, TombstoneGuard, type JobState } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
 import { waitForJob } from '../../../test/helpers/wait.js';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +168,23 @@ describe('S3 source against s3rver on loopback', function () {
     expect(second).to.deep.include({ changedDuringGet: 0, submitted: 1 });
     const done = await jobOf(t, uri, 'DONE');
     expect(done.checksum).to.equal(checksumOf(normaliseText(newer)));
+  });
+
+  it('while back-pressure has stopped admission the state does not advance; the key is taken afterwards', async () => {
+    const key = 'manuals/pressure.md';
+    const uri = sourceUri.s3('docs', key);
+    await put('docs', key, '# Pressure\n\nArrives while admission is stopped.\n');
+    const src = open();
+    const redis = t.system.runtime.redis;
+    await redis.hset(backpressureKeys.state, ADMISSION_FIELD, '1');
+    try {
+      expect(await src.pollOnce()).to.deep.include({ deferred: 1, submitted: 0 });
+      expect(await redis.hexists(src.stateKey, key)).to.equal(0);
+    } finally {
+      await redis.hdel(backpressureKeys.state, ADMISSION_FIELD);
+    }
+    expect(await src.pollOnce()).to.deep.include({ deferred: 0, submitted: 1 });
+    await jobOf(t, uri, 'DONE');
   });
 
   it('deleting most of a prefix at once is held by the mass-delete guard until approved', async () => {
