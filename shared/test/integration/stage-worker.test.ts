@@ -11,7 +11,7 @@ import type { StageJobData, StageName } from '../../src/queue/topology.js';
 import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
 
 describe('stage-worker adapter (real BullMQ on real Redis)', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
   let server: TestRedis;
   let redis: Redis;
   const logger = createLogger({ service: 'test', level: 'silent', format: 'json' });
@@ -44,7 +44,7 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     await events.waitUntilReady();
     void worker.run();
     const job = await queue.add(stage, data(stage, Math.random()), { attempts, backoff: { type: 'fixed', delay: 10 } });
-    const outcome = await job.waitUntilFinished(events, 20_000).then(() => 'completed', (e: Error) => e.message);
+    const outcome = await job.waitUntilFinished(events, 60_000).then(() => 'completed', (e: Error) => e.message);
     const final = await queue.getJob(job.id!);
     await worker.close();
     await events.close();
