@@ -17,7 +17,7 @@ describe('back-pressure controller (embedded system, latency injection)', functi
   let t: TestSystem;
   before(async () => {
     t = await startTestSystem({
-      overrides: { backpressure: { sampleIntervalMs: SAMPLE_MS, latencyWindowMs: 1000, leaderTtlMs: 2000, injectLatency: true } },
+      overrides: { backpressure: { sampleIntervalMs: SAMPLE_MS, latencyWindowMs: 1000, leaderTtlMs: 2000, injectLatency: true, vectorP95MaxMs: 200 } },
     });
   });
   after(async () => {

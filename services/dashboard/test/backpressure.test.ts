@@ -7,7 +7,7 @@ import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
 
 const PREFIX = '{bptest}';
 const logger = createLogger({ service: 'bp-test', level: 'silent', format: 'json' });
-const settings: BackpressureSettings = { ...loadConfig({ env: {} }).backpressure, sampleIntervalMs: 10_000, leaderTtlMs: 5000 };
+const settings: BackpressureSettings = { ...loadConfig({ env: {} }).backpressure, sampleIntervalMs: 10_000, leaderTtlMs: 5000, vectorP95MaxMs: 200 };
 
 /** A signal source the test sets by hand. */
 class FakeSignals implements SignalSource {
