@@ -19,6 +19,7 @@ export { keys } from './ledger/keys.js';
 export { Ledger, type AdmitDecision, type LedgerEntry } from './ledger/ledger.js';
 export { JobStateStore, type JobState, type ProgressEvent, type NewJobState } from './ledger/job-state.js';
 export { TieredArtifactStore } from './artifacts/artifact-store.js';
+export { S3ArtifactStore, artifactS3ClientConfigFromEnv, parseArtifactS3Uri, type S3ArtifactStoreOptions } from './artifacts/s3-artifact-store.js';
 export { inspectSubmission, contentTypeOf, type Inspection } from './admission/inspect.js';
 export { Pipeline, PIPELINE_CODE_VERSION, type Submission, type SubmitResult, type ChainOutcome } from './admission/pipeline.js';
 export { hybridQuery, type Evidence, type QueryAnswer, type QueryOptions, type RetrievalDeps } from './retrieval/hybrid.js';

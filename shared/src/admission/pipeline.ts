@@ -7,6 +7,8 @@ import type { Logger } from '../logging/logger.js';
 import { JobStateStore } from '../ledger/job-state.js';
 import { Ledger } from '../ledger/ledger.js';
 import { TieredArtifactStore } from '../artifacts/artifact-store.js';
+import { S3ArtifactStore } from '../artifacts/s3-artifact-store.js';
+import type { ArtifactStore } from '../ports/artifact-store.js';
 import { artifactKeys } from '../pipeline/stage.types.js';
 import { deleteFlow, ingestFlow } from '../queue/flows.js';
 import { parseJobId } from '../ids/ids.js';
@@ -45,7 +47,7 @@ export type ChainOutcome = 'DONE' | 'FAILED' | 'SUPERSEDED' | 'DELETED' | 'CANCE
 export class Pipeline {
   readonly ledger: Ledger;
   readonly state: JobStateStore;
-  readonly artifacts: TieredArtifactStore;
+  readonly artifacts: ArtifactStore;
   /** Metrics hook: a document version reached an outcome (chain end, or refused/skipped at admission). */
   onOutcome?: (outcome: JobStatus) => void;
   readonly control: ChainControl;
@@ -59,7 +61,10 @@ export class Pipeline {
   ) {
     this.ledger = new Ledger(redis);
     this.state = new JobStateStore(redis, config.state.ttlSeconds, config.state.eventsMaxLen);
-    this.artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, config.artifacts.ttlSeconds);
+    const a = config.artifacts;
+    this.artifacts = a.s3
+      ? new S3ArtifactStore(redis, { bucket: a.s3.bucket, prefix: a.s3.prefix, redisMaxBytes: a.redisMaxBytes, ttlSeconds: a.ttlSeconds })
+      : new TieredArtifactStore(redis, config.dataDir, a.redisMaxBytes, a.ttlSeconds);
     this.flows = new FlowProducer({ connection: redis, prefix: config.queue.prefix });
     this.control = new ChainControl(config, redis, this.state);
   }
@@ -176,6 +181,7 @@ export class Pipeline {
   async close(): Promise<void> {
     await this.control.close();
     await this.flows.close();
+    if (this.artifacts instanceof S3ArtifactStore) this.artifacts.close();
   }
 
   private async startParked(jobId: string): Promise<void> {

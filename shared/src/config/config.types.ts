@@ -98,7 +98,12 @@ export interface AppConfig {
   readonly janitor: { readonly intervalMs: number };
   readonly backpressure: BackpressureSettings;
   readonly state: { readonly ttlSeconds: number; readonly eventsMaxLen: number };
-  readonly artifacts: { readonly redisMaxBytes: number; readonly ttlSeconds: number };
+  readonly artifacts: {
+    readonly redisMaxBytes: number;
+    readonly ttlSeconds: number;
+    /** Big artifacts in an S3-compatible bucket (DESIGN §15); endpoint and credentials from AWS_*. Also ARTIFACTS_S3_URI=s3://bucket/prefix. */
+    readonly s3?: { readonly bucket: string; readonly prefix?: string };
+  };
   readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };
   readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
   /** Mass-delete guard (DESIGN §4); optional so hand-built configs need not carry it. */

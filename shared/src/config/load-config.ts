@@ -46,6 +46,10 @@ function environmentOverrides(env: NodeJS.ProcessEnv): Json {
   if (env.EMBEDDER_DIMENSIONS) o.embedder = { ...(o.embedder as Json | undefined), dimensions: Number(env.EMBEDDER_DIMENSIONS) };
   if (env.NEO4J_URI) o.graph = { kind: 'neo4j' };
   if (env.QDRANT_URL) o.vector = { kind: 'qdrant' };
+  if (env.ARTIFACTS_S3_URI) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(env.ARTIFACTS_S3_URI);
+    o.artifacts = { s3: m ? { bucket: m[1], prefix: m[2] ?? '' } : { bucket: '' } }; // '' fails validation, naming the variable's value
+  }
   return o;
 }
 
