@@ -29,6 +29,7 @@ export { openGraphStore, openVectorStore, createEmbedder } from './runtime/store
 export { openRuntime, workerOptions, pipelineVersionOf, type Runtime, type RuntimeOptions } from './runtime/runtime.js';
 export { superviseService, type SupervisedService, type SupervisedWorker, type SuperviseOptions } from './runtime/service-main.js';
 export { IngestMetrics, bullmqQueueReader, QUEUE_STATES, DOCUMENT_OUTCOMES, type QueueSample, type QueueReader } from './metrics/metrics.js';
+export { SOURCES_KEY, SOURCE_KINDS, SOURCE_EVENTS, SourceReporter, readSources, sourceEventOf, escapeControls, type SourceKind, type SourceEvent, type SourceStatus } from './metrics/sources.js';
 export { verifyTag, runSampleQuery, type TagVerdict, type TagVerifyDeps } from './report/tag-verify.js';
 export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-stores.js';
 export { TombstoneGuard, DEFAULT_GUARD, type HeldScan, type GuardSettings, type GuardOutcome } from './admission/tombstone-guard.js';

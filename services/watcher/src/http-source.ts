@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime,
+  contentTypeOf, DEFAULT_GUARD, describeError, escapeControls, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, type GuardSettings, type Runtime,
 } from '@ingest/shared';
 import { allowListFrom, checkUrl, guardedFetch, type AllowList, type FetchOptions } from './ssrf.js';
 
@@ -39,6 +39,7 @@ export interface HttpSource {
   pollOnce(): Promise<HttpPollStats>;
   close(): Promise<void>;
   readonly stateKey: string;
+  readonly reporter: SourceReporter;
 }
 
 interface EntryState { etag?: string; last_modified?: string }
@@ -78,7 +79,8 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
   const docMax = o.maxBytes ?? cfg?.maxBytes ?? rt.config.admission.maxBytes;
   const listingMax = o.listingMaxBytes ?? cfg?.listingMaxBytes ?? 5 * 1024 * 1024;
   const guard = new TombstoneGuard(rt.redis, rt.pipeline, o.guard ?? rt.config.deleteGuard ?? DEFAULT_GUARD);
-  const log = rt.logger.child({ source: 'http', tag: o.tag, listing: listingUri });
+  const log = rt.logger.child({ source: 'http', tag: escapeControls(o.tag), listing: escapeControls(listingUri) });
+  const reporter = new SourceReporter(rt.redis, rt.metrics, { kind: 'http', tag: o.tag, location: listingUri });
 
   const pollOnce = async (): Promise<HttpPollStats> => {
     const stats = { listed: 0, fetched: 0, notModified: 0, submitted: 0, tombstoned: 0, heldScan: null as string | null, errors: 0, listingError: null as string | null };
@@ -89,6 +91,7 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
       entries = parseListing(r.body, r.url);
     } catch (error) {
       const d = describeError(error);
+      reporter.error(`listing: ${d.message}`);
       log.error('listing not read', d);
       return { ...stats, listingError: `${d.code}: ${d.message}` };
     }
@@ -110,12 +113,14 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
         const r = await guardedFetch(e.url, { ...base, maxBytes: docMax, headers });
         if (r.status === 304) {
           stats.notModified++;
+          reporter.event('unchanged');
           continue;
         }
         if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
         stats.fetched++;
         const res = await rt.pipeline.submit({ bytes: r.body, sourceUri: uri, tag: o.tag, contentType: contentTypeOf(new URL(uri).pathname) });
         stats.submitted++;
+        reporter.event(sourceEventOf(res.status));
         const next: EntryState = {};
         const etag = header(r.headers.etag);
         const lm = header(r.headers['last-modified']);
@@ -125,9 +130,10 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
         log.info('listing entry submitted', { job_id: res.job_id, status: res.status });
       } catch (error) {
         stats.errors++;
+        reporter.error(`${escapeControls(uri)}: ${describeError(error).message}`);
         // Seen before: keep it (not a deletion); new: remember it so its absence later is a deletion.
         if (!prev) await rt.redis.hset(stateKey, uri, JSON.stringify({}));
-        log.warn('listing entry not fetched', { url: uri, ...describeError(error) });
+        log.warn('listing entry not fetched', { url: escapeControls(uri), ...describeError(error) });
       }
     }
     const gone: string[] = [];
@@ -141,6 +147,7 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
       try {
         const outcome = await guard.apply({ source: listingUri, tag: o.tag, sourceUris: gone });
         stats.tombstoned = outcome.jobs.length;
+        reporter.event('deleted', outcome.jobs.length);
         const submitted = new Set(outcome.jobs.map((j) => j.source_uri));
         if (submitted.size > 0) await rt.redis.hdel(stateKey, ...submitted);
         if (outcome.held) {
@@ -149,9 +156,12 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
         }
       } catch (error) {
         stats.errors++;
+        reporter.error(describeError(error).message);
         log.error('tombstones not submitted', describeError(error));
       }
     }
+    // Backlog: entries of this listing that were neither admitted nor unchanged (failed fetches).
+    reporter.scanned(stats.errors);
     return stats;
   };
 
@@ -170,10 +180,12 @@ export function startHttpSource(rt: Runtime, o: HttpSourceOptions): HttpSource {
   return {
     pollOnce,
     stateKey,
+    reporter,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
       await running;
+      await reporter.flush();
     },
   };
 }

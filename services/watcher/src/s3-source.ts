@@ -1,5 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { admissionStopped, contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, TombstoneGuard, type GuardSettings, type Runtime } from '@ingest/shared';
+import {
+  admissionStopped, contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, type GuardSettings, type Runtime,
+} from '@ingest/shared';
 
 export interface S3SourceOptions {
   readonly bucket: string;
@@ -42,6 +44,7 @@ export interface S3Source {
   pollOnce(): Promise<S3PollStats>;
   close(): Promise<void>;
   readonly stateKey: string;
+  readonly reporter: SourceReporter;
 }
 
 const DEFAULT_SUFFIXES = ['.md', '.markdown'];
@@ -94,6 +97,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
   let firstPoll = true;
   const guard = new TombstoneGuard(rt.redis, rt.pipeline, o.guard ?? rt.config.deleteGuard ?? DEFAULT_GUARD);
   const sourceId = `s3://${o.bucket}/${o.prefix}`;
+  const reporter = new SourceReporter(rt.redis, rt.metrics, { kind: 's3', tag: o.tag, location: sourceId });
 
   async function listAll(stats: { pages: number }): Promise<Map<string, string>> {
     const listed = new Map<string, string>();
@@ -138,6 +142,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
         const r = await rt.pipeline.submit({ bytes, sourceUri: uriOf(key), tag: o.tag, contentType: contentTypeOf(key) });
         await rt.redis.hset(stateKey, key, etag);
         stats.submitted++;
+        reporter.event(sourceEventOf(r.status));
         log.info('s3 object submitted', { key: shown, job_id: r.job_id, status: r.status });
       } catch (error) {
         if (isPreconditionFailed(error)) {
@@ -147,6 +152,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
           log.info('s3 object gone between list and get', { key: shown });
         } else {
           stats.errors++;
+          reporter.error(`${shown}: ${describeError(error).message}`);
           log.error('s3 object not submitted', { key: shown, ...describeError(error) });
         }
       }
@@ -180,6 +186,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
           if (!submitted.has(uriOf(key))) continue;
           await rt.redis.hdel(stateKey, key);
           stats.tombstoned++;
+          reporter.event('deleted');
           log.info('s3 object removed', { key: escapeKey(key) });
         }
         if (outcome.held) {
@@ -188,10 +195,13 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
         }
       } catch (error) {
         stats.errors++;
+        reporter.error(describeError(error).message);
         log.error('tombstones not submitted', describeError(error));
       }
     }
     firstPoll = false;
+    // Backlog: new or changed keys seen by this poll and not admitted (deferred, changed, failed).
+    reporter.scanned(todo.length - stats.submitted);
     // Per-source counters as a log line; an idle poll only at debug.
     if (stats.fetched + stats.tombstoned + stats.errors + stats.deferred > 0) log.info('s3 poll', stats);
     else log.debug('s3 poll', stats);
@@ -204,6 +214,7 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
   let timer: NodeJS.Timeout | undefined;
   const pollOnce = (): Promise<S3PollStats> => {
     const p = chain.then(poll);
+    p.catch((error: unknown) => reporter.error(`poll: ${describeError(error).message}`));
     chain = p.catch(() => undefined);
     return p;
   };
@@ -222,11 +233,13 @@ export function startS3Source(rt: Runtime, o: S3SourceOptions): S3Source {
 
   return {
     stateKey,
+    reporter,
     pollOnce,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
       await chain;
+      await reporter.flush();
       client.destroy();
     },
   };

@@ -105,7 +105,13 @@ export interface AppConfig {
     readonly s3?: { readonly bucket: string; readonly prefix?: string };
   };
   readonly dashboard: { readonly host: string; readonly port: number; readonly token?: string; readonly readOnly: boolean; readonly metricsSampleIntervalMs: number };
-  readonly watch: { readonly dirs: readonly string[]; readonly tag: string; readonly stableMs: number };
+  readonly watch: {
+    readonly dirs: readonly string[];
+    readonly tag: string;
+    readonly stableMs: number;
+    /** `.part` files older than this are deleted by the spool sweep (default 1 h). */
+    readonly partTtlMs?: number;
+  };
   /** Mass-delete guard (DESIGN §4); optional so hand-built configs need not carry it. */
   readonly deleteGuard?: { readonly maxShare: number; readonly minDocuments: number };
   /** S3 sources (DESIGN §8): `s3://bucket/prefix` URIs (tag s3-<bucket>) besides `up --source`; optional. */

@@ -65,6 +65,8 @@ export class IngestMetrics {
   readonly freshnessLag: Gauge;
   readonly storeWrite: Histogram<'store' | 'op'>;
   readonly watchers: Gauge;
+  /** Per-source events (`source_kind` fs|s3|http; `event` admitted|unchanged|deleted|rejected|error|rescan). */
+  readonly watcherEvents: Counter<'source_kind' | 'event'>;
   /** Set by the back-pressure controller: 1 while it holds a pause on the queue. */
   readonly backpressurePaused: Gauge<'queue'>;
   /** Set by the back-pressure controller: Neo4j load (active transactions ÷ capacity). */
@@ -89,6 +91,7 @@ export class IngestMetrics {
     this.freshnessLag = new Gauge({ name: 'ingest_freshness_lag_seconds', help: 'Seconds from admission to DONE (searchable) of the most recently finished document version.', registers });
     this.storeWrite = new Histogram({ name: 'ingest_store_write_seconds', help: 'Latency of store write calls.', labelNames: ['store', 'op'], buckets: storeBuckets, registers });
     this.watchers = new Gauge({ name: 'ingest_watchers_count', help: 'Source watchers running in this process.', registers });
+    this.watcherEvents = new Counter({ name: 'ingest_watcher_events_total', help: 'Source watcher events by source kind (fs, s3, http) and event (admitted, unchanged, deleted, rejected, error, rescan).', labelNames: ['source_kind', 'event'], registers });
     this.backpressurePaused = new Gauge({ name: 'ingest_backpressure_paused', help: '1 while the back-pressure controller holds a pause on the queue.', labelNames: ['queue'], registers });
     this.neo4jCpu = new Gauge({ name: 'ingest_neo4j_cpu', help: 'Graph store load as sampled by the back-pressure controller (0..1).', registers });
     this.qdrantP95Ms = new Gauge({ name: 'ingest_qdrant_p95_ms', help: 'Vector store call latency p95 in ms as sampled by the back-pressure controller.', registers });
@@ -99,6 +102,9 @@ export class IngestMetrics {
       this.backpressurePaused.set({ queue: stage }, 0);
     }
     for (const outcome of DOCUMENT_OUTCOMES) this.documents.inc({ outcome }, 0);
+    for (const source_kind of ['fs', 's3', 'http']) {
+      for (const event of ['admitted', 'unchanged', 'deleted', 'rejected', 'error', 'rescan']) this.watcherEvents.inc({ source_kind, event }, 0);
+    }
     if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -7,6 +7,7 @@ const DESIGN_METRICS: Record<string, string[]> = {
   ingest_queue_depth: ['queue', 'state'],
   ingest_queue_oldest_age_seconds: ['queue'],
   ingest_watchers_count: [],
+  ingest_watcher_events_total: ['source_kind', 'event'],
   ingest_backpressure_paused: ['queue'],
   ingest_neo4j_cpu: [],
   ingest_qdrant_p95_ms: [],
