@@ -67,7 +67,7 @@ async function run(argv: readonly string[]): Promise<number> {
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliError('USAGE', '--port must be a port number');
     const computeProcesses = Number(v['compute-processes']);
     if (!Number.isInteger(computeProcesses) || computeProcesses < 1 || computeProcesses > 16) throw new CliError('USAGE', '--compute-processes must be 1–16');
-    return upCommand({ data: v.data, watch: v.watch, source: v.source, port, processes: v.processes, computeProcesses });
+    return upCommand({ data: v.data, watch: v.watch, source: v.source, port, processes: v.processes, computeProcesses, json: v.json });
   }
   const api = new ApiClient(await resolveConnection(v));
   const limit = Number(v.limit);

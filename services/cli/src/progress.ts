@@ -4,7 +4,7 @@ const ORDER: readonly JobStatus[] = ['PENDING', ...STAGES.map((s) => STATUS_OF_S
 let drawnLines = 0;
 
 /** Live per-stage bars on a TTY: how many jobs of the batch are past each stage. */
-export function renderProgress(statuses: readonly JobStatus[]): void {
+export function renderProgress(statuses: readonly JobStatus[], stream: NodeJS.WriteStream = process.stderr): void {
   const total = statuses.length;
   const position = (s: JobStatus) => { const i = ORDER.indexOf(s); return i < 0 ? ORDER.length : i; };
   const lines = STAGES.map((stage) => {
@@ -17,7 +17,7 @@ export function renderProgress(statuses: readonly JobStatus[]): void {
   const ended: Record<string, number> = {};
   for (const s of statuses) if (position(s) === ORDER.length) ended[s] = (ended[s] ?? 0) + 1;
   lines.push(`ended    ${Object.entries(ended).map(([k, v]) => `${k} ${v}`).join(', ') || '—'}`);
-  if (drawnLines > 0) process.stderr.write(`\x1b[${drawnLines}A`);
-  process.stderr.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));
+  if (drawnLines > 0) stream.write(`\x1b[${drawnLines}A`);
+  stream.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));
   drawnLines = lines.length;
 }

@@ -84,6 +84,13 @@ describe('ingestctl (the DESIGN §10 contract, through scripts/ingestctl)', func
     const report = JSON.parse(rep.stdout) as { ready_for_queries: boolean };
     expect(vr(report), JSON.stringify(vr.errors)).to.equal(true);
     expect(report.ready_for_queries).to.equal(true);
+    const tail = await ingestctl(t, ['tail', jobIds[0]!, '--json']);
+    expect(tail.code, tail.stderr).to.equal(0);
+    const vt = await validator('cli/tail.json');
+    const lines = tail.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const l of lines) expect(vt(l), JSON.stringify(vt.errors)).to.equal(true);
+    expect(lines.map((l) => l.stage).filter(Boolean)).to.include.members(['parse', 'extract', 'embed', 'graph', 'vector', 'verify']);
+    expect(lines.at(-1)).to.deep.include({ status: 'DONE' });
     const md = await ingestctl(t, ['report', jobIds[0]!, '--format', 'md']);
     expect(md.stdout).to.match(/^# Ingest report/);
   });

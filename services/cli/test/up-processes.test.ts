@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { expect } from 'chai';
 import { FINAL_STATUSES, REPO_ROOT, type JobState, type SubmitResult } from '@ingest/shared';
 import { ApiClient } from '../src/client.js';
@@ -28,14 +29,19 @@ describe('ingestctl up --processes (compute stages as child processes)', functio
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'up-proc-'));
-    up = spawn(path.join(REPO_ROOT, 'scripts/ingestctl'), ['up', '--processes', '--data', path.join(dir, 'data'), '--watch', path.join(dir, 'watch'), '--port', '0'],
+    up = spawn(path.join(REPO_ROOT, 'scripts/ingestctl'), ['up', '--processes', '--json', '--data', path.join(dir, 'data'), '--watch', path.join(dir, 'watch'), '--port', '0'],
       { env: { ...process.env, LOG_LEVEL: 'warn', INGEST_DASHBOARD_TOKEN: '', REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let banner = '';
     await new Promise<void>((resolve, reject) => {
-      up.stdout!.on('data', (d: Buffer) => { banner += d.toString(); if (banner.includes('Ctrl-C')) resolve(); });
+      up.stdout!.on('data', (d: Buffer) => { banner += d.toString(); if (banner.includes('\n')) resolve(); });
       up.once('exit', (code) => reject(new Error(`up exited ${code}`)));
     });
+    const line = JSON.parse(banner.split('\n')[0]!) as { dashboard_url: string; token: string; compute_processes: number };
+    const validate = new Ajv({ strict: false }).compile(JSON.parse(await readFile(path.join(REPO_ROOT, 'config/schema/cli/up.json'), 'utf8')) as object);
+    expect(validate(line), JSON.stringify(validate.errors)).to.equal(true);
+    expect(line.compute_processes).to.equal(1);
     const runtime = JSON.parse(await readFile(path.join(dir, 'data/runtime.json'), 'utf8')) as { dashboard_url: string; token: string };
+    expect(runtime).to.deep.include({ dashboard_url: line.dashboard_url, token: line.token });
     api = new ApiClient({ url: runtime.dashboard_url, token: runtime.token });
   });
   after(async () => {

@@ -4,6 +4,7 @@ import { FINAL_STATUSES, inspectSubmission, sourceUri, type JobState, type Progr
 import { ApiClient, CliError } from '../client.js';
 import { expandPaths } from './ingest.command.js';
 import { safe } from './simple.commands.js';
+import { renderProgress } from '../progress.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -11,14 +12,17 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 export async function tailCommand(api: ApiClient, jobId: string | undefined, o: { json: boolean }): Promise<number> {
   if (!jobId) throw new CliError('USAGE', 'tail needs a JOB_ID');
   let after = '-';
+  // On a terminal: live per-stage bars; otherwise (pipes, logs, --json) one plain line per event.
+  const bars = !o.json && process.stdout.isTTY;
   for (;;) {
     const { events } = await api.ok<{ events: { id: string; event: ProgressEvent }[] }>('GET', `/api/jobs/${encodeURIComponent(jobId)}/events?after=${encodeURIComponent(after)}`);
     for (const { id, event } of events) {
       after = id;
       if (o.json) out(JSON.stringify(event));
-      else out(`${new Date(event.ts).toISOString()}  ${event.stage.padEnd(8)} ${String(event.percent).padStart(3)}%  ${safe(event.message)}`);
+      else if (!bars) out(`${new Date(event.ts).toISOString()}  ${event.stage.padEnd(8)} ${String(event.percent).padStart(3)}%  ${safe(event.message)}`);
     }
     const st = await api.ok<JobState>('GET', `/api/jobs/${encodeURIComponent(jobId)}`);
+    if (bars) renderProgress([st.status], process.stdout);
     if (FINAL_STATUSES.has(st.status)) {
       if (o.json) out(JSON.stringify({ job_id: st.job_id, status: st.status, error: st.error }));
       else out(`${st.status}${st.error ? `  ${st.error.code}: ${safe(st.error.message)}` : ''}`);

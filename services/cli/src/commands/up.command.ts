@@ -14,6 +14,7 @@ export interface UpFlags {
   readonly source: readonly string[];
   readonly port?: number;
   readonly processes: boolean;
+  readonly json?: boolean;
   /** Processes per compute stage with --processes. */
   readonly computeProcesses?: number;
 }
@@ -76,7 +77,15 @@ export async function upCommand(f: UpFlags): Promise<number> {
   if (policyProblem) logger.warn(policyProblem);
   await writeFile(runtimeFile, JSON.stringify({ dashboard_url: system.url, token, redis_url: config.redis.url, pid: process.pid }, null, 2), { mode: 0o600 });
 
-  process.stdout.write([
+  if (f.json) {
+    // One line a supervisor or script can parse; the same facts as the banner.
+    process.stdout.write(`${JSON.stringify({
+      status: 'up', dashboard_url: system.url, ui_url: `${system.url}/ui`, api_url: `${system.url}/api`, mcp_url: `${system.url}/mcp`,
+      token, runtime_file: runtimeFile, data_dir: config.dataDir, reports_dir: path.join(config.reportsDir, 'ingest'), pid: process.pid,
+      watch_dirs: config.watch.dirs.map((d) => path.resolve(d)), sources: [...s3.map((o) => ({ kind: 's3', uri: o.uri, tag: o.tag })), ...httpSources.map((o) => ({ kind: 'http', uri: o.url, tag: o.tag }))],
+      compute_processes: children ? (f.computeProcesses ?? 1) : 0,
+    })}\n`);
+  } else process.stdout.write([
     `graphrag-ingest is up (embedded: LadybugDB + LanceDB + hashing embedder)`,
     `  Bull Board ${system.url}/ui    (browser login: any user name, the token as password)`,
     `  API        ${system.url}/api   (token in ${runtimeFile})`,
