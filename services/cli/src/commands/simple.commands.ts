@@ -1,8 +1,8 @@
-import type { JobState, QueryAnswer } from '@ingest/shared';
+import type { JobState, QueryAnswer, SourceStatus } from '@ingest/shared';
 import { ApiClient, CliError } from '../client.js';
 
-/** Control characters from file names or document text never reach the terminal raw. */
-export const safe = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** Control characters (newlines, ANSI escapes, bidi controls) from file names or document text never reach the terminal raw. */
+export const safe = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -22,8 +22,11 @@ export async function statusCommand(api: ApiClient, jobId: string | undefined, o
     return ['DONE', 'SKIPPED'].includes(state.status) || !['FAILED', 'CANCELLED', 'REJECTED', 'SUPERSEDED'].includes(state.status) ? 0 : 1;
   }
   const r = await api.ok<{ jobs: JobState[]; queues: Record<string, Record<string, number>> }>('GET', `/api/jobs?limit=30${o.failed ? '&failed=true' : ''}`);
+  // A server without /api/sources (older) lists no sources rather than failing the whole status.
+  const src = await api.request<{ sources?: SourceStatus[] }>('GET', '/api/sources');
+  const sources = src.status < 400 && Array.isArray(src.body?.sources) ? src.body.sources : [];
   if (o.json) {
-    out(JSON.stringify(r));
+    out(JSON.stringify({ ...r, sources }));
     return 0;
   }
   for (const j of r.jobs) out(`${j.job_id}  ${j.status.padEnd(10)} ${safe(j.source_uri)}${j.error ? `  ${j.error.code}` : ''}`);
@@ -31,6 +34,14 @@ export async function statusCommand(api: ApiClient, jobId: string | undefined, o
   out(`queue     waiting active delayed children failed completed`);
   for (const [q, c] of Object.entries(r.queues)) {
     out(`${q.padEnd(9)} ${String(c.waiting ?? 0).padStart(7)} ${String(c.active ?? 0).padStart(6)} ${String(c.delayed ?? 0).padStart(7)} ${String(c['waiting-children'] ?? 0).padStart(8)} ${String(c.failed ?? 0).padStart(6)} ${String(c.completed ?? 0).padStart(9)}`);
+  }
+  if (sources.length > 0) {
+    out('');
+    out('source  tag          last scan                 backlog errors  location');
+    for (const s of sources) {
+      out(`${safe(s.kind).padEnd(7)} ${safe(s.tag).padEnd(12)} ${(s.last_scan_at ?? 'never').padEnd(25)} ${String(s.backlog).padStart(7)} ${String(s.errors).padStart(6)}  ${safe(s.location)}`);
+      if (s.last_error) out(`        last error ${s.last_error_at ?? ''}: ${safe(s.last_error)}`);
+    }
   }
   return 0;
 }
