@@ -5,7 +5,6 @@
  * reported as pending with the reason — never a silent pass.
  */
 import { request } from 'node:http';
-import { GenericContainer, Wait } from 'testcontainers';
 
 /** True when a Docker engine answers `GET /_ping` on its socket (DOCKER_HOST unix:// or the default). */
 export function dockerAnswers(timeoutMs = 1000): Promise<boolean> {
@@ -28,6 +27,8 @@ export function dockerAnswers(timeoutMs = 1000): Promise<boolean> {
 
 /** Starts the server a variable names in a container (testcontainers' reaper removes it after the run). */
 async function startContainer(variable: string): Promise<void> {
+  // Loaded only when a Docker engine answers: testcontainers' dependencies hook process signals on load.
+  const { GenericContainer, Wait } = await import('testcontainers');
   if (variable === 'NEO4J_URI') {
     const password = 'contract-test-password';
     const c = await new GenericContainer('neo4j:5')
