@@ -58,11 +58,14 @@ if (reason) {
       await v2.close();
     });
 
-    it('a wrong API key is refused at open', async function () {
-      if (!apiKey) this.skip(); // the server runs without a key: nothing to refuse
-      const error = await QdrantVectorStore.open(options({ apiKey: 'wrong-key' })).then(() => null, (e: unknown) => e);
-      expect(error).to.be.instanceOf(PermanentError);
-    });
+    if (apiKey) {
+      it('a wrong API key is refused at open', async () => {
+        const error = await QdrantVectorStore.open(options({ apiKey: 'wrong-key' })).then(() => null, (e: unknown) => e);
+        expect(error).to.be.instanceOf(PermanentError);
+      });
+    } else {
+      it('a wrong API key is refused at open — pending: the server runs without QDRANT_API_KEY, so there is nothing to refuse');
+    }
   });
 }
 
