@@ -4,12 +4,15 @@ import { Redis, type RedisOptions } from 'ioredis';
  * Workers and QueueEvents wait for Redis forever (maxRetriesPerRequest: null, BullMQ requires it);
  * producers fail fast so an API call answers instead of hanging while Redis is down.
  */
-export function createRedis(url: string, role: 'worker' | 'producer', name?: string): Redis {
+export function createRedis(url: string, role: 'worker' | 'producer', name?: string, onError?: (error: Error) => void): Redis {
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name }
       : { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, connectionName: name };
-  return new Redis(url, options);
+  const redis = new Redis(url, options);
+  // ioredis reconnects by itself; without a listener it prints every refused reconnect to stderr.
+  redis.on('error', onError ?? (() => undefined));
+  return redis;
 }
 
 /** Warns loudly (returns the problem) when Redis may evict BullMQ keys. */

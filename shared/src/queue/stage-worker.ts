@@ -126,6 +126,7 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     // A cancel published by any process reaches the process that holds the active job (custom event).
     // BullMQ never closes a connection instance it was given, so this one is disconnected with the worker.
     const eventsConnection = o.connection.duplicate();
+    eventsConnection.on('error', () => undefined); // reconnects by itself; the worker's own connection reports outages
     const events = new QueueEvents(o.stage, { connection: eventsConnection, prefix: o.config.queue.prefix });
     (events as unknown as EventEmitter).on('cancel', (args: { jobId?: string }) => {
       if (args.jobId) worker.cancelJob(args.jobId, 'cancelled by an operator');

@@ -43,8 +43,16 @@ export interface RuntimeOptions {
 
 export async function openRuntime(config: AppConfig, service: string, logger = createLogger({ service, ...config.logging }), options: RuntimeOptions = {}): Promise<Runtime> {
   if (!config.redis.url) throw new Error('CONFIG: no Redis URL (set REDIS_URL or run `ingestctl up`, which spawns one)');
-  const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`);
-  const redis = createRedis(config.redis.url, 'producer', service);
+  let lastWarned = 0;
+  const onRedisError = (error: Error) => {
+    // Once per 10 s: a Redis outage would otherwise log every reconnect attempt of every connection.
+    if (Date.now() - lastWarned > 10_000) {
+      lastWarned = Date.now();
+      logger.warn('redis connection error (reconnecting)', { err: error.message });
+    }
+  };
+  const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`, onRedisError);
+  const redis = createRedis(config.redis.url, 'producer', service, onRedisError);
   const embedder = createEmbedder(config);
   const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
   const [graph, vectors] = options.stores ? [options.stores.graph, options.stores.vectors] : await Promise.all([
