@@ -35,3 +35,4 @@ export { apiVectorReader, unavailableGraphStore } from './adapters/remote/api-st
 export { TombstoneGuard, DEFAULT_GUARD, type HeldScan, type GuardSettings, type GuardOutcome } from './admission/tombstone-guard.js';
 export { reconcile, type ReconcileReport, type ReconcileProblem } from './admission/reconcile.js';
 export { backpressureKeys, ADMISSION_FIELD, latencyFaults, publishStoreLatency, recentP95, percentile, admissionStopped, waitForAdmission, type StoreRole } from './backpressure/latency.js';
+export { s3ClientConfigFromEnv, parseS3Uri } from './util/s3.js';

@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import {
-  admissionStopped, contentTypeOf, DEFAULT_GUARD, describeError, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, type GuardSettings, type Runtime,
+  admissionStopped, contentTypeOf, parseS3Uri, s3ClientConfigFromEnv, DEFAULT_GUARD, describeError, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, type GuardSettings, type Runtime,
 } from '@ingest/shared';
 
 export interface S3SourceOptions {
@@ -53,26 +53,7 @@ const DEFAULT_SUFFIXES = ['.md', '.markdown'];
 export const escapeKey = (s: string): string =>
   s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and S3_FORCE_PATH_STYLE=true. */
-export function s3ClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  return {
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint } : {}),
-    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
-    // Without explicit keys the SDK's default chain (profiles, instance roles …) applies.
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
-  };
-}
-
-/** `s3://bucket/prefix` → bucket and prefix (prefix may be ''). */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri);
-  if (!m || !m[1]) throw new Error(`not an s3://bucket/prefix URI: ${uri}`);
-  return { bucket: m[1], prefix: m[2] ?? '' };
-}
+export { s3ClientConfigFromEnv, parseS3Uri };
 
 const isPreconditionFailed = (e: unknown) =>
   e instanceof S3ServiceException && (e.name === 'PreconditionFailed' || e.$metadata.httpStatusCode === 412);

@@ -8,28 +8,9 @@ import { keys } from '../ledger/keys.js';
 const SAFE_KEY = /^[0-9a-f-]{36}-g[0-9]+\/[a-z0-9._-]+$/;
 const SAFE_JOB = /^[0-9a-f-]{36}-g[0-9]+$/;
 
-/** AWS_ENDPOINT_URL(_S3), AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and S3_FORCE_PATH_STYLE=true. */
-export function artifactS3ClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  return {
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint } : {}),
-    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
-    // Checksums only where the API requires them: S3-compatible servers differ in what they accept.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
-  };
-}
-
-/** `s3://bucket/prefix` → bucket and prefix ('' or ending in '/'). */
-export function parseArtifactS3Uri(uri: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri);
-  if (!m || !m[1]) throw new Error(`not an s3://bucket/prefix URI: ${uri}`);
-  return { bucket: m[1], prefix: m[2] ?? '' };
-}
+/** Kept under these names for callers of the artifact store; one implementation in util/s3.ts. */
+export { s3ClientConfigFromEnv as artifactS3ClientConfigFromEnv, parseS3Uri as parseArtifactS3Uri } from '../util/s3.js';
+import { s3ClientConfigFromEnv } from '../util/s3.js';
 
 const isNoSuchKey = (e: unknown) =>
   e instanceof S3ServiceException && (e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
@@ -57,7 +38,7 @@ export class S3ArtifactStore implements ArtifactStore {
   private readonly ttlSeconds: number;
 
   constructor(private readonly redis: Redis, o: S3ArtifactStoreOptions) {
-    this.client = new S3Client(o.client ?? artifactS3ClientConfigFromEnv());
+    this.client = new S3Client(o.client ?? s3ClientConfigFromEnv());
     this.bucket = o.bucket;
     const p = o.prefix ?? '';
     this.prefix = p === '' || p.endsWith('/') ? p : `${p}/`;
