@@ -22,6 +22,15 @@ const rt = await openRuntime(config, `ingest-${stage}`, undefined, {
   stores: { graph: unavailableGraphStore(), vectors: apiVectorReader(apiUrl, token, config.embedder.dimensions) },
 });
 const { worker, close } = start(rt);
+// Tests only (chaos suite): this process dies (SIGKILL, no cleanup) whenever it takes a job whose source
+// URI contains INGEST_TEST_CRASH_ON — "a document that crashes its worker every time".
+const crashOn = process.env.INGEST_TEST_CRASH_ON;
+if (crashOn) {
+  worker.on('active', (job) => {
+    // A job BullMQ is about to fail for its stall count never reaches the processor: no crash then.
+    if (!job.deferredFailure && (job.data as { sourceUri?: string }).sourceUri?.includes(crashOn)) process.kill(process.pid, 'SIGKILL');
+  });
+}
 void worker.run();
 rt.logger.info('stage process started', { stage, pid: process.pid });
 

@@ -12,6 +12,7 @@ import { createMcpApiRoutes } from './api-mcp-routes.js';
 import { createOpsRouter } from './ops-routes.js';
 import { createTombstoneRouter } from './tombstone-routes.js';
 import { createSourcesRouter } from './sources-routes.js';
+import { createStateRouter } from './state-routes.js';
 
 const asyncRoute = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
   fn(req, res).catch(next);
@@ -134,6 +135,7 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
   api.use(createOpsRouter(rt, queues));
   api.use(createTombstoneRouter(rt));
   api.use(createSourcesRouter(rt));
+  api.use(createStateRouter(rt));
   app.use('/api', api);
   app.use('/api', createMcpApiRoutes(rt, token));
   app.use('/mcp', createMcpRouter(rt, token));

@@ -5,6 +5,8 @@ export interface StageSettings {
   readonly attempts: number;
   readonly backoffMs: number;
   readonly lockDurationMs: number;
+  /** How often a worker looks for jobs whose lock expired (a crashed holder); BullMQ's 30 s when unset. */
+  readonly stalledIntervalMs?: number;
 }
 
 export interface SampleQuery {

@@ -15,6 +15,7 @@ export const ErrorCode = {
   MissingArtifact: 'MISSING_ARTIFACT',
   Superseded: 'SUPERSEDED',
   Cancelled: 'CANCELLED',
+  CrashLoop: 'CRASH_LOOP',
   PayloadInvalid: 'PAYLOAD_INVALID',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreWriteFailed: 'STORE_WRITE_FAILED',

@@ -31,6 +31,10 @@ export interface StageWorkerOptions<D, U, R extends StageResultBase> {
   };
 }
 
+/** A job whose holder died this many times is failed (BullMQ's deferred failure) instead of requeued again. */
+export const MAX_STALLED_COUNT = 2;
+const STALL_LIMIT_MESSAGE = 'job stalled more than allowable limit';
+
 const cancelled = () => new UnrecoverableError(`${ErrorCode.Cancelled}: cancelled by an operator`);
 
 /** The one place that knows BullMQ: turns a stage function into a Worker (DESIGN §2, research/style.md B3). */
@@ -106,7 +110,8 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     prefix: o.config.queue.prefix,
     concurrency: o.concurrency ?? settings.concurrency,
     lockDuration: settings.lockDurationMs,
-    maxStalledCount: 2,
+    maxStalledCount: MAX_STALLED_COUNT,
+    stalledInterval: settings.stalledIntervalMs ?? 30_000,
     // A limiter is required for rateLimit() to work (DESIGN §6); this one never binds by itself.
     limiter: { max: 100_000, duration: 1000 },
     autorun: false,
@@ -116,7 +121,11 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     if (!job) return;
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
-    o.onFinalFailure(job.data, describeError(error)).catch((e: unknown) =>
+    // BullMQ fails a job whose worker died holding it more than maxStalledCount times: a crash loop.
+    const reason = error.message === STALL_LIMIT_MESSAGE
+      ? { code: ErrorCode.CrashLoop, message: `the ${o.stage} worker died holding this job ${MAX_STALLED_COUNT + 1} times (${STALL_LIMIT_MESSAGE})` }
+      : describeError(error);
+    o.onFinalFailure(job.data, reason).catch((e: unknown) =>
       o.logger.error('could not record final failure', { job_id: job.data.jobId, err: describeError(e) }),
     );
   });
