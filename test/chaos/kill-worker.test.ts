@@ -17,7 +17,7 @@ describe('chaos: kill -9 a stage process holding a job', function () {
     // The clean run: same documents, same tags (ids derive from tag + source URI), no faults.
     const clean = await startChaosSystem();
     try {
-      for (const stage of STAGES) {
+      for (const stage of [...STAGES, 'redis']) {
         const tag = `kill-${stage}`;
         const ids = await Promise.all(DOCS.map((d) => clean.submit(tag, d.name, d.text)));
         const states = await clean.waitAll(ids);
@@ -39,13 +39,18 @@ describe('chaos: kill -9 a stage process holding a job', function () {
       const victim = await sys.waitForChild(title);
       const started = Date.now();
       const ids = await Promise.all(DOCS.map((d) => sys.submit(tag, d.name, d.text)));
-      // Kill the moment the stage queue has an active job (held by the only process of that stage).
+      // Kill while it holds a job: freeze it (SIGSTOP) when the stage queue shows an active job, confirm the
+      // job is still active while it cannot finish it (it is the only process of that stage), then SIGKILL;
+      // otherwise let it go on (SIGCONT) and try again.
+      const active = async () => (await sys.api.ok<{ queues: Record<string, { active: number }> }>('GET', '/api/jobs?limit=1')).queues[stage]!.active;
       let killedAt = 0;
       while (!killedAt) {
-        const { queues } = await sys.api.ok<{ queues: Record<string, { active: number }> }>('GET', '/api/jobs?limit=1');
-        if (queues[stage]!.active > 0) { process.kill(victim, 'SIGKILL'); killedAt = Date.now(); }
-        else await new Promise((r) => setTimeout(r, 5));
-        if (Date.now() - started > 60_000) throw new Error(`${stage} never had an active job`);
+        if (await active() > 0) {
+          process.kill(victim, 'SIGSTOP');
+          if (await active() > 0) { process.kill(victim, 'SIGKILL'); killedAt = Date.now(); }
+          else process.kill(victim, 'SIGCONT');
+        } else await new Promise((r) => setTimeout(r, 5));
+        if (!killedAt && Date.now() - started > 60_000) throw new Error(`${stage} never had an active job`);
       }
       const replacement = await sys.waitForChild(title, victim);
       const restartedMs = Date.now() - killedAt;
@@ -63,4 +68,35 @@ describe('chaos: kill -9 a stage process holding a job', function () {
         + `all ${ids.length} DONE ${recoveredMs} ms after the kill; ${actual.sections.length} sections, ${actual.points.length} points, duplicates 0`);
     });
   }
+
+  it('redis-server (AOF everysec) killed mid-run: up restarts it from its AOF, workers reconnect, every document DONE, golden state', async () => {
+    const tag = 'kill-redis';
+    const computeBefore = await sys.children();
+    const victim = await sys.redisPid();
+    const ids = await Promise.all(DOCS.map((d) => sys.submit(tag, d.name, d.text)));
+    // Mid-run: some documents done, others still in the stages.
+    let inFlight = 0;
+    for (;;) {
+      const { jobs } = await sys.api.ok<{ jobs: { status: string }[] }>('POST', '/api/jobs/batch', { ids });
+      inFlight = jobs.filter((j) => j.status !== 'DONE').length;
+      if (jobs.some((j) => j.status === 'DONE')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(inFlight, 'documents still in the stages when Redis dies').to.be.greaterThan(0);
+    process.kill(victim, 'SIGKILL');
+    const killedAt = Date.now();
+    const replacement = await sys.redisPid(victim);
+    const restartedMs = Date.now() - killedAt;
+    const states = await sys.waitAll(ids);
+    const recoveredMs = Date.now() - killedAt;
+    expect(states.filter((s) => s.status !== 'DONE').map((s) => `${s.job_id} ${s.status} ${JSON.stringify(s.error)}`)).to.deep.equal([]);
+    const actual = await readState(sys.api, tag);
+    expect(compareStates(golden.get(tag)!, actual)).to.deep.equal([]);
+    expect(duplicatesOf(actual)).to.deep.equal({ documents: [], sections: [], points: [] });
+    // The compute processes reconnected on their own: none was restarted.
+    const computeAfter = await sys.children();
+    for (const t of ['ingest-parse', 'ingest-extract', 'ingest-embed']) expect(computeAfter.get(t), t).to.equal(computeBefore.get(t));
+    console.log(`      [chaos] redis-server pid ${victim} killed with ${inFlight} documents in flight → pid ${replacement} answering in ${restartedMs} ms; all ${ids.length} DONE ${recoveredMs} ms after the kill; `
+      + `compute processes not restarted; ${actual.sections.length} sections, ${actual.points.length} points, duplicates 0`);
+  });
 });

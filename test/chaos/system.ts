@@ -29,6 +29,8 @@ export interface ChaosSystem {
   /** Live compute children of `up` by title (ingest-parse, ingest-extract, ingest-embed). */
   children(): Promise<Map<string, number>>;
   waitForChild(title: string, not?: number): Promise<number>;
+  /** The redis-server `up` spawned (its child), once it answers on its port; `not` waits for a replacement. */
+  redisPid(not?: number): Promise<number>;
   submit(tag: string, name: string, text: string): Promise<string>;
   waitAll(jobIds: readonly string[], timeoutMs?: number): Promise<JobState[]>;
   /** Events of a stage queue's stream ('stalled', 'failed', …) since the start. */
@@ -64,6 +66,7 @@ export async function startChaosSystem(o: { env?: NodeJS.ProcessEnv } = {}): Pro
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
       if (ppid === up.pid && cmd.startsWith('ingest-')) out.set(cmd, Number(p));
+      if (ppid === up.pid && cmd.startsWith('redis-server')) out.set('redis-server', Number(p));
     }
     return out;
   };
@@ -77,6 +80,11 @@ export async function startChaosSystem(o: { env?: NodeJS.ProcessEnv } = {}): Pro
         if (Date.now() > deadline) throw new Error(`no ${title} child after 30 s`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async redisPid(not) {
+      const pid = await sys.waitForChild('redis-server', not);
+      for (let i = 0; i < 200 && (await redis.ping().catch(() => null)) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+      return pid;
     },
     async submit(tag, name, text) {
       const q = new URLSearchParams({ source_uri: `cli://${tag}/${name}`, tag });

@@ -25,51 +25,81 @@ export interface SpawnedRedis {
  * A private redis-server for the embedded default (DESIGN §3): loopback only, password, AOF on in the
  * data dir, noeviction (BullMQ keys must never be evicted).
  */
-export async function spawnRedis(o: { binary: string; dir: string; password: string; port?: number }): Promise<SpawnedRedis> {
+export async function spawnRedis(o: {
+  binary: string; dir: string; password: string; port?: number;
+  /** Restart a server that dies on its own (same port, password and AOF dir: it reloads its AOF). */
+  restart?: boolean;
+  onRestart?: (info: { code: number | null; signal: NodeJS.Signals | null; pid: number | undefined; restarts: number }) => void;
+}): Promise<SpawnedRedis> {
   await mkdir(o.dir, { recursive: true });
   const port = o.port ?? (await freePort());
-  const child = spawn(o.binary, [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(o.dir), '--requirepass', o.password,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
-    '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
-  // Its own process group: a Ctrl-C in the terminal reaches `ingestctl up`, which then stops Redis last,
-  // after the workers have drained (a Redis that died first would leave the shutdown retrying forever).
-  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  const killOnExit = () => { if (child.exitCode === null) child.kill('SIGTERM'); };
-  process.once('exit', killOnExit);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const spawnFailed = new Promise<never>((_, reject) => {
-    child.once('error', (e) => reject(new Error(`cannot start ${o.binary}: ${e.message}. Install it (Debian: apt-get install redis-server) or set REDIS_URL`)));
-    child.once('exit', (code) => reject(new Error(`${o.binary} exited with ${code}: ${stderr.trim()}`)));
-  });
   const url = `redis://:${encodeURIComponent(o.password)}@127.0.0.1:${port}`;
-  const ready = (async () => {
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined); // refused until the server listens; the loop retries
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        probe.disconnect();
-        await new Promise((r) => setTimeout(r, 50));
+  let stopping = false;
+  let restarts = 0;
+
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(o.binary, [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(o.dir), '--requirepass', o.password,
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
+      '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
+    // Its own process group: a Ctrl-C in the terminal reaches `ingestctl up`, which then stops Redis last,
+    // after the workers have drained (a Redis that died first would leave the shutdown retrying forever).
+    ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const spawnFailed = new Promise<never>((_, reject) => {
+      child.once('error', (e) => reject(new Error(`cannot start ${o.binary}: ${e.message}. Install it (Debian: apt-get install redis-server) or set REDIS_URL`)));
+      child.once('exit', (code) => reject(new Error(`${o.binary} exited with ${code}: ${stderr.trim()}`)));
+    });
+    const ready = (async () => {
+      for (let i = 0; i < 200; i++) {
+        const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => undefined); // refused (or LOADING the AOF) until the server answers; the loop retries
+        try {
+          await probe.connect();
+          await probe.ping();
+          probe.disconnect();
+          return;
+        } catch {
+          probe.disconnect();
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
-    }
-    throw new Error('redis-server did not answer within 5 s');
-  })();
-  await Promise.race([ready, spawnFailed]);
-  spawnFailed.catch(() => undefined);
+      throw new Error('redis-server did not answer within 10 s');
+    })();
+    await Promise.race([ready, spawnFailed]);
+    spawnFailed.catch(() => undefined);
+    return child;
+  };
+
+  let current = await launch();
+  const killOnExit = () => { if (current.exitCode === null) current.kill('SIGTERM'); };
+  process.once('exit', killOnExit);
+  const supervise = (child: ChildProcess) => {
+    child.once('exit', (code, signal) => {
+      if (stopping || !o.restart) return;
+      restarts += 1;
+      o.onRestart?.({ code, signal, pid: child.pid, restarts });
+      const again = () => {
+        launch().then((next) => {
+          if (stopping) { next.kill('SIGTERM'); return; }
+          current = next;
+          supervise(next);
+        }, () => setTimeout(again, Math.min(5000, 200 * 2 ** Math.min(restarts, 5))).unref());
+      };
+      setTimeout(again, 100).unref();
+    });
+  };
+  supervise(current);
   return {
     url,
-    process: child,
+    get process() { return current; },
     stop: () => new Promise<void>((resolve) => {
+      stopping = true;
       process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      if (current.exitCode !== null || current.signalCode !== null) return resolve();
+      current.once('exit', () => resolve());
+      current.kill('SIGTERM');
     }),
   };
 }

@@ -61,7 +61,11 @@ export async function upCommand(f: UpFlags): Promise<number> {
       await writeFile(secretFile, p, { mode: 0o600 });
       return p;
     });
-    redis = await spawnRedis({ binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim() });
+    redis = await spawnRedis({
+      binary: config.redis.spawnBinary, dir: path.join(config.dataDir, 'redis'), password: password.trim(), restart: true,
+      // Same port, password and dir: it reloads its AOF and every client reconnects on its own.
+      onRestart: (i) => logger.warn('redis-server exited; restarting it from its AOF', { code: i.code, signal: i.signal, pid: i.pid, restarts: i.restarts }),
+    });
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
   const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, httpSources, s3Sources: s3 });
