@@ -181,7 +181,7 @@ export class Pipeline {
   async close(): Promise<void> {
     await this.control.close();
     await this.flows.close();
-    if (this.artifacts instanceof S3ArtifactStore) this.artifacts.close();
+    if (this.artifacts instanceof TieredArtifactStore) this.artifacts.close();
   }
 
   private async startParked(jobId: string): Promise<void> {
