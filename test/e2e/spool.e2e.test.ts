@@ -3,23 +3,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { documentId, sourceUri, type JobState } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
-import { waitForJob } from '../helpers/wait.js';
+import { waitForSourceJob } from '../helpers/wait.js';
 
 /** Waits for the newest job of a source to reach `status` (the watcher admits on its own; we observe). */
-async function jobOf(t: TestSystem, uri: string, status: string, timeoutMs = 30_000): Promise<JobState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { jobs } = await t.api.ok<{ jobs: JobState[] }>('GET', '/api/jobs?limit=200');
-    const mine = jobs.find((j) => j.source_uri === uri);
-    if (mine && mine.status === status) return mine;
-    if (mine && ['DONE', 'DELETED', 'FAILED', 'REJECTED'].includes(mine.status) && mine.status !== status) {
-      const fresh = await waitForJob(t.api, mine.job_id);
-      if (fresh.status === status) return fresh;
-    }
-    if (Date.now() > deadline) throw new Error(`no ${status} job for ${uri}; last ${mine?.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const jobOf = (t: TestSystem, uri: string, status: string, timeoutMs?: number): Promise<JobState> => waitForSourceJob(t.api, uri, status, timeoutMs);
 
 describe('spool folder watcher (fs source)', function () {
   this.timeout(120_000);

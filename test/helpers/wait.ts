@@ -23,3 +23,22 @@ export async function ingestAndWait(api: ApiClient, sourceUri: string, text: str
   const r = await submit(api, sourceUri, text, tag);
   return FINAL_STATUSES.has(r.status) ? api.ok<JobState>('GET', `/api/jobs/${r.job_id}`) : waitForJob(api, r.job_id);
 }
+
+/**
+ * Waits for the newest job of a source to reach `status` — for sources that admit on their own (spool,
+ * S3, HTTP), where the test only observes.
+ */
+export async function waitForSourceJob(api: ApiClient, uri: string, status: string, timeoutMs = 30_000): Promise<JobState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { jobs } = await api.ok<{ jobs: JobState[] }>('GET', '/api/jobs?limit=200');
+    const mine = jobs.find((j) => j.source_uri === uri);
+    if (mine && mine.status === status) return mine;
+    if (mine && ['DONE', 'DELETED', 'FAILED', 'REJECTED'].includes(mine.status) && mine.status !== status) {
+      const fresh = await waitForJob(api, mine.job_id);
+      if (fresh.status === status) return fresh;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${status} job for ${uri}; last ${mine?.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

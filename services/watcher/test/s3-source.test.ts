@@ -7,25 +7,11 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } 
 import { expect } from 'chai';
 import { ADMISSION_FIELD, backpressureKeys, checksumOf, documentId, normaliseText, sourceUri, TombstoneGuard, type JobState } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
-import { waitForJob } from '../../../test/helpers/wait.js';
+import { waitForSourceJob } from '../../../test/helpers/wait.js';
 import { fileURLToPath } from 'node:url';
 import { escapeKey, parseS3Uri, s3ClientConfigFromEnv, startS3Source, type S3Source } from '../src/s3-source.js';
 
-/** Waits for the newest job of a source to reach `status` (the source admits on its own; we observe). */
-async function jobOf(t: TestSystem, uri: string, status: string, timeoutMs = 30_000): Promise<JobState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { jobs } = await t.api.ok<{ jobs: JobState[] }>('GET', '/api/jobs?limit=200');
-    const mine = jobs.find((j) => j.source_uri === uri);
-    if (mine && mine.status === status) return mine;
-    if (mine && ['DONE', 'DELETED', 'FAILED', 'REJECTED'].includes(mine.status) && mine.status !== status) {
-      const fresh = await waitForJob(t.api, mine.job_id);
-      if (fresh.status === status) return fresh;
-    }
-    if (Date.now() > deadline) throw new Error(`no ${status} job for ${uri}; last ${mine?.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const jobOf = (t: TestSystem, uri: string, status: string, timeoutMs?: number): Promise<JobState> => waitForSourceJob(t.api, uri, status, timeoutMs);
 
 /** s3rver (a real S3 REST server in Node) on 127.0.0.1, in a child process (see s3rver-child.mjs). */
 async function startS3rver(directory: string, buckets: string[]): Promise<{ port: number; child: ChildProcess }> {
