@@ -26,23 +26,16 @@
  * exceed `ftsMaxUnindexedRows` or a quarter of the indexed ones.
  */
 import * as lancedb from '@lancedb/lancedb';
-import { Field, FixedSizeList, Float32, Int64, List, Schema, Utf8 } from 'apache-arrow';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';
-import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
+import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { SearchOptions, StoredPoint, VectorStore } from '../../ports/vector-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
+import {
+  chunks, clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
+  sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
+} from './lancedb-rows.js';
 
-const TABLE = 'sections';
-const FTS_COLUMN = 'search_text';
-const FTS_INDEX = `${FTS_COLUMN}_idx`;
-const HIT_COLUMNS = ['id', 'document_id', 'source_uri', 'tag', 'title', 'heading_path', 'text'];
-/** Ids per `IN (...)` list in one predicate. */
-const IN_CHUNK = 1000;
-/** Query terms kept from one searchText query. */
-const MAX_QUERY_TERMS = 64;
-const MAX_LIMIT = 10_000;
-/** The largest finite float32; larger finite numbers would be stored as Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+export { ftsTerms, sqlString } from './lancedb-rows.js';
 
 export interface LanceVectorStoreOptions {
   /** Bounds of LanceDB's session caches (its defaults are 6 GB and 1 GB). */
@@ -60,81 +53,10 @@ export interface LanceVectorStoreOptions {
   readonly pruneOlderThanMs?: number;
 }
 
-interface Row {
-  id: string;
-  document_id: string;
-  source_uri: string;
-  tag: string;
-  title: string;
-  heading_path: string[];
-  text: string;
-  content_hash: string;
-  generation: number;
-  embedding_version: string;
-  search_text: string;
-  vector: Float32Array;
-}
-
 interface DeleteRequest {
   readonly documentId: string;
   /** null: delete every point of the document. */
   readonly keep: ReadonlySet<string> | null;
-}
-
-/** A SQL string literal for LanceDB (DataFusion) predicates: quotes doubled, nothing else is special. */
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-const inList = (values: readonly string[]): string => values.map(sqlString).join(', ');
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/**
- * The words of a user query as the FTS tokenizer would see them: runs of letters, marks and digits.
- * Quotes, brackets, colons and operators never reach LanceDB, so no query can be a syntax error.
- */
-export function ftsTerms(query: string): string[] {
-  return (query.normalize('NFKC').match(/[\p{L}\p{M}\p{N}]+/gu) ?? []).slice(0, MAX_QUERY_TERMS);
-}
-
-/** What the full-text index sees of a section: heading path (title included), then the text. */
-function searchTextOf(point: VectorPoint): string {
-  const path = point.headingPath.length > 0 ? point.headingPath.join(' / ') : point.title;
-  // The heading path twice: a poor man's field boost, so a page's own title outranks passing mentions of
-  // it in long pages (the FTS index has one column, and BM25 has no per-field weights here).
-  return path ? `${path}\n${path}\n${point.text}` : point.text;
-}
-
-function stringList(value: unknown): string[] {
-  if (value == null) return [];
-  if (Array.isArray(value)) return value.map(String);
-  if (typeof value === 'object' && Symbol.iterator in value) return [...(value as Iterable<unknown>)].map(String);
-  return [];
-}
-
-function toHit(row: Record<string, unknown>, score: number): VectorHit {
-  return {
-    id: String(row.id),
-    documentId: String(row.document_id),
-    sourceUri: String(row.source_uri),
-    tag: String(row.tag),
-    title: String(row.title),
-    headingPath: stringList(row.heading_path),
-    text: String(row.text),
-    score,
-  };
-}
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-function storeError(code: ErrorCode, what: string, error: unknown): PipelineError {
-  if (error instanceof PipelineError) return error;
-  return new RetryableError(code, `lancedb ${what} failed: ${message(error)}`, { cause: error });
 }
 
 export class LanceVectorStore implements VectorStore {
@@ -541,36 +463,4 @@ export class LanceVectorStore implements VectorStore {
       vector: Float32Array.from(p.vector),
     };
   }
-}
-
-function storedPoint(row: Record<string, unknown>): StoredPoint {
-  return {
-    id: String(row.id),
-    contentHash: String(row.content_hash),
-    generation: Number(row.generation),
-    embeddingVersion: String(row.embedding_version),
-  };
-}
-
-function clampLimit(limit: number): number {
-  if (!Number.isFinite(limit) || limit <= 0) return 0;
-  return Math.min(Math.floor(limit), MAX_LIMIT);
-}
-
-function sectionSchema(dimensions: number): Schema {
-  const utf8 = (name: string): Field => new Field(name, new Utf8(), false);
-  return new Schema([
-    utf8('id'),
-    utf8('document_id'),
-    utf8('source_uri'),
-    utf8('tag'),
-    utf8('title'),
-    new Field('heading_path', new List(new Field('item', new Utf8(), true)), false),
-    utf8('text'),
-    utf8('content_hash'),
-    new Field('generation', new Int64(), false),
-    utf8('embedding_version'),
-    utf8(FTS_COLUMN),
-    new Field('vector', new FixedSizeList(dimensions, new Field('item', new Float32(), true)), false),
-  ]);
 }
