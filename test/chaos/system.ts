@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { FINAL_STATUSES, REPO_ROOT, type JobState, type SubmitResult } from '@ingest/shared';
 import { ApiClient } from '../../services/cli/src/client.js';
+import type { FaultProxy } from './fault-proxy.js';
 
 /** Timings short enough that a crashed holder's job is recovered in a few seconds. */
 export const CHAOS_CONFIG = `# chaos suite (test/chaos): short locks, stall checks and backoff
@@ -38,13 +39,25 @@ export interface ChaosSystem {
   stop(): Promise<void>;
 }
 
-export async function startChaosSystem(o: { env?: NodeJS.ProcessEnv } = {}): Promise<ChaosSystem> {
+export interface ChaosOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Replaces CHAOS_CONFIG (e.g. with back-pressure enabled). */
+  config?: string;
+  /** Fault proxies the compute children reach Redis / the API through (targets set once `up` is up). */
+  computeVia?: { redis?: FaultProxy; api?: FaultProxy };
+}
+
+export async function startChaosSystem(o: ChaosOptions = {}): Promise<ChaosSystem> {
   const dir = await mkdtemp(path.join(tmpdir(), 'chaos-'));
   const configDir = path.join(dir, 'config');
   await cp(path.join(REPO_ROOT, 'config'), configDir, { recursive: true });
-  await writeFile(path.join(configDir, 'chaos.yaml'), CHAOS_CONFIG);
+  await writeFile(path.join(configDir, 'chaos.yaml'), o.config ?? CHAOS_CONFIG);
+  const via = {
+    ...(o.computeVia?.redis ? { INGEST_TEST_COMPUTE_REDIS_PORT: String(o.computeVia.redis.port) } : {}),
+    ...(o.computeVia?.api ? { INGEST_TEST_COMPUTE_API_PORT: String(o.computeVia.api.port) } : {}),
+  };
   const up = spawn(path.join(REPO_ROOT, 'scripts/ingestctl'), ['up', '--processes', '--json', '--data', path.join(dir, 'data'), '--watch', path.join(dir, 'watch'), '--port', '0'], {
-    env: { ...process.env, LOG_LEVEL: 'error', INGEST_DASHBOARD_TOKEN: '', REDIS_URL: '', INGEST_CONFIG_DIR: configDir, INGEST_ENV: 'chaos', ...o.env },
+    env: { ...process.env, LOG_LEVEL: 'error', INGEST_DASHBOARD_TOKEN: '', REDIS_URL: '', INGEST_CONFIG_DIR: configDir, INGEST_ENV: 'chaos', ...via, ...o.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let banner = '';
@@ -54,6 +67,8 @@ export async function startChaosSystem(o: { env?: NodeJS.ProcessEnv } = {}): Pro
   });
   up.stdout!.resume();
   const runtime = JSON.parse(await readFile(path.join(dir, 'data/runtime.json'), 'utf8')) as { dashboard_url: string; token: string; redis_url: string };
+  o.computeVia?.redis?.setTarget(Number(new URL(runtime.redis_url).port));
+  o.computeVia?.api?.setTarget(Number(new URL(runtime.dashboard_url).port));
   const api = new ApiClient({ url: runtime.dashboard_url, token: runtime.token });
   const redis = new Redis(runtime.redis_url, { maxRetriesPerRequest: 1, lazyConnect: true });
   await redis.connect();

@@ -21,6 +21,17 @@ export interface UpFlags {
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
 
+/**
+ * Tests only (chaos suite): the compute children reach Redis or the API through another loopback port —
+ * a fault proxy in front of the real one (INGEST_TEST_COMPUTE_REDIS_PORT / INGEST_TEST_COMPUTE_API_PORT).
+ */
+const viaTestPort = (url: string, port: string | undefined): string => {
+  if (!url || !port) return url;
+  const u = new URL(url);
+  u.port = port;
+  return u.protocol.startsWith('http') ? u.origin : u.href;
+};
+
 /** Runs the whole system on the embedded default in the foreground until SIGINT/SIGTERM. */
 export async function upCommand(f: UpFlags): Promise<number> {
   const watchDirs = [...f.watch, ...f.source.filter((s) => !/^[a-z0-9]+:\/\//i.test(s))];
@@ -74,7 +85,11 @@ export async function upCommand(f: UpFlags): Promise<number> {
     children = startStageChildren({
       count: f.computeProcesses ?? 1,
       logger,
-      env: { ...process.env, REDIS_URL: config.redis.url ?? '', INGEST_URL: system.url, INGEST_DASHBOARD_TOKEN: token, INGEST_DATA_DIR: config.dataDir },
+      env: {
+        ...process.env, INGEST_DASHBOARD_TOKEN: token, INGEST_DATA_DIR: config.dataDir,
+        REDIS_URL: viaTestPort(config.redis.url ?? '', process.env.INGEST_TEST_COMPUTE_REDIS_PORT),
+        INGEST_URL: viaTestPort(system.url, process.env.INGEST_TEST_COMPUTE_API_PORT),
+      },
     });
   }
   const policyProblem = await checkEvictionPolicy(system.runtime.redis).catch(() => null);
