@@ -1,6 +1,6 @@
 // The curated public API of @ingest/shared. Services import from here only.
 export * from './domain/model.js';
-export type { GraphStore, GraphWriteResult, StoredDocument, StoredSection, GraphCounts } from './ports/graph-store.js';
+export type { GraphStore, GraphWriteResult, StoredDocument, StoredSection, GraphCounts, DocumentGraph, StoredEdge } from './ports/graph-store.js';
 export type { VectorStore, StoredPoint, SearchOptions } from './ports/vector-store.js';
 export type { Embedder } from './ports/embedder.js';
 export type { ArtifactStore } from './ports/artifact-store.js';

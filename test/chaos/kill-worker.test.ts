@@ -2,7 +2,7 @@
 // 30-document ingest. Another process (the restarted child) completes the chain; the stores equal the
 // golden state of a clean run of the same documents; no section or point is stored twice.
 import { expect } from 'chai';
-import { compareStates, duplicatesOf, readState, type TagState } from './golden-state.js';
+import { compareStates, duplicatesOf, NO_DUPLICATES, readState, type TagState } from './golden-state.js';
 import { corpus, startChaosSystem, type ChaosSystem } from './system.js';
 
 const DOCS = corpus(30);
@@ -62,7 +62,7 @@ describe('chaos: kill -9 a stage process holding a job', function () {
       const actual = await readState(sys.api, tag);
       expect(compareStates(golden.get(tag)!, actual)).to.deep.equal([]);
       const dup = duplicatesOf(actual);
-      expect(dup).to.deep.equal({ documents: [], sections: [], points: [] });
+      expect(dup).to.deep.equal(NO_DUPLICATES);
       expect(stalled, 'the killed process held at least one job that was recovered as stalled').to.be.greaterThan(0);
       console.log(`      [chaos] ${title} pid ${victim} killed → pid ${replacement} in ${restartedMs} ms; ${stalled} job(s) recovered as stalled; `
         + `all ${ids.length} DONE ${recoveredMs} ms after the kill; ${actual.sections.length} sections, ${actual.points.length} points, duplicates 0`);
@@ -92,7 +92,7 @@ describe('chaos: kill -9 a stage process holding a job', function () {
     expect(states.filter((s) => s.status !== 'DONE').map((s) => `${s.job_id} ${s.status} ${JSON.stringify(s.error)}`)).to.deep.equal([]);
     const actual = await readState(sys.api, tag);
     expect(compareStates(golden.get(tag)!, actual)).to.deep.equal([]);
-    expect(duplicatesOf(actual)).to.deep.equal({ documents: [], sections: [], points: [] });
+    expect(duplicatesOf(actual)).to.deep.equal(NO_DUPLICATES);
     // The compute processes reconnected on their own: none was restarted.
     const computeAfter = await sys.children();
     for (const t of ['ingest-parse', 'ingest-extract', 'ingest-embed']) expect(computeAfter.get(t), t).to.equal(computeBefore.get(t));

@@ -33,6 +33,26 @@ export interface StoredSection {
   readonly generation: number;
 }
 
+/** A relationship as stored: its type, endpoint ids and properties (MENTIONS.count, HAS_STEP.order). */
+export interface StoredEdge {
+  readonly type: 'FROM_DOCUMENT' | 'NEXT_CHUNK' | 'HAS_SUBSECTION' | 'MENTIONS' | 'REFERENCES' | 'HAS_STEP';
+  readonly from: string;
+  readonly to: string;
+  readonly properties: Readonly<Record<string, number>>;
+}
+
+/**
+ * Everything the graph holds for one document, for comparing two runs (chaos suite golden state): its
+ * sections with every stored property, every edge leaving them, the HAS_STEP edges of the procedures they
+ * mention, and the entities at the ends of those edges. Duplicates are kept (a node or edge stored twice
+ * shows twice).
+ */
+export interface DocumentGraph {
+  readonly sections: readonly (StoredSection & { readonly tokenCount: number })[];
+  readonly entities: readonly { readonly id: string; readonly kind: string; readonly name: string }[];
+  readonly edges: readonly StoredEdge[];
+}
+
 export interface GraphCounts {
   readonly documents: number;
   readonly sections: number;
@@ -72,6 +92,8 @@ export interface GraphStore {
   /** Deletes entities mentioned by nothing (re-checked inside the delete); returns how many. */
   removeOrphanEntities(): Promise<number>;
   counts(documentId?: string): Promise<GraphCounts>;
+  /** The whole stored subgraph of one document (golden-state comparison). */
+  documentGraph(documentId: string): Promise<DocumentGraph>;
   /** Mentions of one section as (entityId → count); used by tests and reconcile. */
   mentionsOf(sectionId: string): Promise<Map<string, number>>;
   close(): Promise<void>;

@@ -30,6 +30,8 @@ export interface VectorStore {
   upsert(points: readonly VectorPoint[]): Promise<number>;
   existingHashes(documentId: string, embeddingVersion: string): Promise<Map<string, string>>;
   points(documentId: string): Promise<StoredPoint[]>;
+  /** A document's points with payload and vector as stored, duplicates kept (golden-state comparison). */
+  fullPoints(documentId: string): Promise<VectorPoint[]>;
   deleteDocumentExcept(documentId: string, keepIds: readonly string[]): Promise<number>;
   deleteDocument(documentId: string): Promise<number>;
   searchVector(vector: readonly number[], options: SearchOptions): Promise<VectorHit[]>;

@@ -209,6 +209,33 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       expect(configure!.entities.map((e) => e.name)).to.deep.equal(['maxmemory']);
     });
 
+    it('documentGraph returns every section property, every edge with its properties and the entities at their ends', async () => {
+      const target = guide('target', 1);
+      await store.writeVersion(target);
+      const v = doc('a', 2, [
+        { path: ['Guide'], commands: ['redis-cli', 'redis-cli'], refDocuments: [target.document.id] },
+        { path: ['Guide', 'Install'], procedure: { name: 'Install', steps: ['download', 'run'] }, refSections: [target.sections[0]!.id] },
+      ]);
+      await store.writeVersion(v);
+      const g = await store.documentGraph(v.document.id);
+      const [guideId, installId] = v.sections.map((s) => s.id) as [string, string];
+      expect([...g.sections].sort((a, b) => a.ordinal - b.ordinal)).to.deep.equal(v.sections.map(({ parentId: _p, ...s }) => ({ ...s, generation: 2 })));
+      const procedure = v.entities.find((e) => e.kind === 'Procedure')!;
+      const edge = (type: string, from: string, to: string, properties: Record<string, number> = {}) => ({ type, from, to, properties });
+      const key = (e: { type: string; from: string; to: string }) => `${e.type} ${e.from} ${e.to}`;
+      expect([...g.edges].sort((a, b) => key(a).localeCompare(key(b)))).to.deep.equal([
+        edge('FROM_DOCUMENT', guideId, v.document.id), edge('FROM_DOCUMENT', installId, v.document.id),
+        edge('HAS_STEP', procedure.id, v.steps[0]!.stepId, { order: 1 }), edge('HAS_STEP', procedure.id, v.steps[1]!.stepId, { order: 2 }),
+        edge('HAS_SUBSECTION', guideId, installId),
+        edge('MENTIONS', guideId, globalEntityId('Command', 'redis-cli'), { count: 2 }), edge('MENTIONS', installId, procedure.id, { count: 1 }),
+        edge('NEXT_CHUNK', guideId, installId),
+        edge('REFERENCES', guideId, target.document.id), edge('REFERENCES', installId, target.sections[0]!.id),
+      ].sort((a, b) => key(a).localeCompare(key(b))));
+      const byEntityId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+      expect([...g.entities].sort(byEntityId)).to.deep.equal([...v.entities].sort(byEntityId));
+      expect(await store.documentGraph(documentId(tag, uri('none')))).to.deep.equal({ sections: [], entities: [], edges: [] });
+    });
+
     it('takes a section\'s parent from its new record', async () => {
       await store.writeVersion(doc('a', 1, [{ path: ['A'] }, { path: ['A', 'B'] }]));
       const v2 = doc('a', 2, [{ path: ['Other'] }, { path: ['A', 'B'] }]); // B's old parent is not in g2

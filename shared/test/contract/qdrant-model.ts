@@ -174,7 +174,7 @@ export class QdrantModel {
         }
         return { operation_id: 1, status: args.wait ? 'completed' : 'acknowledged' };
       },
-      scroll: async (name: string, args: { filter?: Filter; limit?: number; offset?: string; with_payload?: unknown }) => {
+      scroll: async (name: string, args: { filter?: Filter; limit?: number; offset?: string; with_payload?: unknown; with_vector?: unknown }) => {
         record('scroll', name, args);
         const c = this.coll(name);
         const all = [...c.points.values()].filter((p) => matches(p, args.filter)).sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -182,7 +182,12 @@ export class QdrantModel {
         const limit = args.limit ?? 10;
         const page = from < 0 ? [] : all.slice(from, from + limit);
         const next = from < 0 ? undefined : all[from + limit];
-        return { points: page.map((p) => ({ id: p.id, payload: select(p.payload, args.with_payload ?? true) })), next_page_offset: next?.id ?? null };
+        // with_vector: false / true (every vector) / a list of vector names, as Qdrant's scroll takes it.
+        const names = args.with_vector === true ? ['dense'] : Array.isArray(args.with_vector) ? (args.with_vector as string[]) : [];
+        return {
+          points: page.map((p) => ({ id: p.id, payload: select(p.payload, args.with_payload ?? true), ...(names.includes('dense') ? { vector: { dense: [...p.dense] } } : {}) })),
+          next_page_offset: next?.id ?? null,
+        };
       },
       count: async (name: string, args: { filter?: Filter; exact?: boolean }) => {
         record('count', name, args);

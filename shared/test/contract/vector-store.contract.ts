@@ -196,6 +196,22 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
         expect(byId(stored).get(b[0]!.id)).to.include({ embeddingVersion: 'model-b', contentHash: b[0]!.contentHash });
       });
 
+      it('fullPoints returns every point of the document with its payload and vector as written', async function () {
+        const mine = [0, 1].map((k) => point({ documentId: doc, tag, headingPath: ['Doc', `S${k}`], vector: axisVector(dims, k, k + 1, 0.5) }));
+        await store.upsert([...mine, point({ documentId: randomUUID(), tag, vector: axisVector(dims, 3) })]);
+        const full = await store.fullPoints(doc);
+        expect(full.map((p) => p.id)).to.deep.equal(mine.map((p) => p.id).sort());
+        for (const p of full) {
+          const written = byId(mine).get(p.id)!;
+          const { vector, ...payload } = p;
+          const { vector: writtenVector, ...writtenPayload } = written;
+          expect(payload).to.deep.equal(writtenPayload);
+          expect(vector).to.have.length(dims);
+          vector.forEach((x, i) => expect(x, `vector[${i}]`).to.be.closeTo(writtenVector[i]!, 1e-6));
+        }
+        expect(await store.fullPoints(randomUUID())).to.deep.equal([]);
+      });
+
       it('lists more points than a default page size', async function () {
         const points = Array.from({ length: 40 }, (_, k) => point({ documentId: doc, tag, vector: axisVector(dims, k) }));
         await store.upsert(points);

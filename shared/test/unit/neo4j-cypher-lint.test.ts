@@ -169,6 +169,9 @@ describe('Neo4jGraphStore on a recording fake driver', function () {
     await store.mentionsOf(v.sections[0]!.id);
     await store.getSections(v.sections.map((s) => s.id));
     await store.sectionsOf(v.document.id);
+    // An edge to an entity, so documentGraph goes on to read the entities at the ends of its edges.
+    driver.answer = (cypher) => (cypher === READ.graphSectionEdges.cypher ? [{ type: 'MENTIONS', src: v.sections[0]!.id, dst: 'e1', count: 1 }] : []);
+    await store.documentGraph(v.document.id);
 
     for (const s of driver.sent) expect(cyphers.has(s.cypher), `unregistered statement sent: ${s.cypher}`).to.equal(true);
     const sentSet = new Set(driver.sent.map((s) => s.cypher));

@@ -15,7 +15,8 @@ import lbug from '@ladybugdb/core';
 import type { Database, LbugValue } from '@ladybugdb/core';
 import { isEntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError } from '../../errors/errors.js';
-import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
+import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
+import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
 import { LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
@@ -217,6 +218,16 @@ export class LadybugGraphStore implements GraphStore {
 
   sectionsOf(documentId: string): Promise<StoredSection[]> {
     return this.read(async () => (await this.run(READ.sectionsOfDocument, { documentId })).map(toStoredSection));
+  }
+
+  documentGraph(documentId: string): Promise<DocumentGraph> {
+    return this.read(async () => {
+      const sections = (await this.run(READ.graphSections, { documentId })).map(sectionOfRow);
+      const edges = edgesOfRows(await this.run(READ.graphSectionEdges, { documentId }), await this.run(READ.graphSteps, { documentId }));
+      const ids = entityIdsOf(edges);
+      const entities = ids.length === 0 ? [] : (await this.run(READ.entitiesById, { ids })).map(entityOfRow);
+      return { sections, entities, edges };
+    });
   }
 
   mentionsOf(sectionId: string): Promise<Map<string, number>> {

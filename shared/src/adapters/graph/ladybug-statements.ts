@@ -141,4 +141,16 @@ export const READ = {
      RETURN DISTINCT e.id AS id`,
   stepsOfDocument: `MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->(p:Entity)-[:HAS_STEP]->(st:Entity)
      RETURN p.id AS procedureId, st.id AS id`,
+  /** $documentId: the golden-state read (documentGraph): sections with every property, edges, entities. */
+  graphSections: `MATCH (s:Section)-[:FROM_DOCUMENT]->(d:Document {id: $documentId})
+     RETURN s.id AS id, d.id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath,
+       s.anchor AS anchor, s.text AS text, s.token_count AS tokenCount, s.content_hash AS contentHash, s.generation AS generation`,
+  /** $documentId: every edge leaving the document's sections (REFERENCES may end at a Document or a Section). */
+  graphSectionEdges: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId})
+     MATCH (s)-[r]->(t) RETURN label(r) AS type, s.id AS src, t.id AS dst, r.count AS count`,
+  /** $documentId: HAS_STEP of the procedures its sections mention (each procedure once, so a doubled edge shows). */
+  graphSteps: `MATCH (:Document {id: $documentId})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->(p:Entity)
+     WITH DISTINCT p MATCH (p)-[h:HAS_STEP]->(st:Entity) RETURN p.id AS src, st.id AS dst, h.\`order\` AS stepOrder`,
+  /** $ids: entity ids */
+  entitiesById: `UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.kind AS kind, e.name AS name`,
 } as const;

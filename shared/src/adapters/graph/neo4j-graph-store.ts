@@ -23,7 +23,8 @@
 import neo4j, { Neo4jError, type BookmarkManager } from 'neo4j-driver';
 import { isEntityKind, type EntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
-import type { GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
+import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
+import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type EntityRow } from './ladybug-batch.js';
 import { AWAIT_INDEXES, isRegistered, MAINTAIN, READ, SCHEMA, WRITE, type Statement } from './neo4j-statements.js';
@@ -379,6 +380,16 @@ export class Neo4jGraphStore implements GraphStore {
 
   async sectionsOf(documentId: string): Promise<StoredSection[]> {
     return (await this.read((tx) => this.send(tx, READ.sectionsOfDocument, { documentId }))).map(toStoredSection);
+  }
+
+  async documentGraph(documentId: string): Promise<DocumentGraph> {
+    return this.read(async (tx) => {
+      const sections = (await this.send(tx, READ.graphSections, { documentId })).map(sectionOfRow);
+      const edges = edgesOfRows(await this.send(tx, READ.graphSectionEdges, { documentId }), await this.send(tx, READ.graphSteps, { documentId }));
+      const ids = entityIdsOf(edges);
+      const entities = ids.length === 0 ? [] : (await this.send(tx, READ.entitiesById, { ids })).map(entityOfRow);
+      return { sections, entities, edges };
+    });
   }
 
   async mentionsOf(sectionId: string): Promise<Map<string, number>> {

@@ -315,6 +315,34 @@ export const READ = {
     `MATCH (:Section {document_id: $documentId})-[:MENTIONS]->(p:Entity)-[:HAS_STEP]->(st:Entity)
      RETURN DISTINCT p.id AS procedureId, st.id AS id`,
   ),
+  /** $documentId: the golden-state read (documentGraph): sections with every property, edges, entities. */
+  graphSections: statement(
+    'read.graph_sections',
+    ['documentId'],
+    `MATCH (s:Section {document_id: $documentId})
+     RETURN s.id AS id, s.document_id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title,
+       s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.token_count AS tokenCount,
+       s.content_hash AS contentHash, s.generation AS generation`,
+  ),
+  /** $documentId: every edge leaving the document's sections (REFERENCES may end at a Document or a Section). */
+  graphSectionEdges: statement(
+    'read.graph_section_edges',
+    ['documentId'],
+    'MATCH (s:Section {document_id: $documentId})-[r]->(t) RETURN type(r) AS type, s.id AS src, t.id AS dst, r.count AS count',
+  ),
+  /** $documentId: HAS_STEP of the procedures its sections mention (each procedure once, so a doubled edge shows). */
+  graphSteps: statement(
+    'read.graph_steps',
+    ['documentId'],
+    `MATCH (:Section {document_id: $documentId})-[:MENTIONS]->(p:Entity)
+     WITH DISTINCT p MATCH (p)-[h:HAS_STEP]->(st:Entity) RETURN p.id AS src, st.id AS dst, h.order AS stepOrder`,
+  ),
+  /** $ids: entity ids */
+  entitiesById: statement(
+    'read.entities_by_id',
+    ['ids'],
+    'UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.kind AS kind, e.name AS name',
+  ),
 };
 
 /** Every statement the adapter may send; anything else is refused at run time. */

@@ -27,7 +27,7 @@ export function apiVectorReader(apiUrl: string, token: string, dimensions: numbe
       const body = (await res.json()) as { hashes: Record<string, string> };
       return new Map(Object.entries(body.hashes));
     },
-    upsert: notHere('upsert'), points: notHere('points'), deleteDocumentExcept: notHere('deleteDocumentExcept'),
+    upsert: notHere('upsert'), points: notHere('points'), fullPoints: notHere('fullPoints'), deleteDocumentExcept: notHere('deleteDocumentExcept'),
     deleteDocument: notHere('deleteDocument'), searchVector: notHere('searchVector'), searchText: notHere('searchText'),
     count: notHere('count'), close: async () => undefined,
   };
@@ -42,7 +42,7 @@ export function unavailableGraphStore(): GraphStore {
     writeVersion: notHere('writeVersion'), removeSectionsExcept: notHere('removeSectionsExcept'), deleteDocument: notHere('deleteDocument'),
     sectionHashes: notHere('sectionHashes'), getDocument: notHere('getDocument'), listDocuments: notHere('listDocuments'),
     markCompleted: notHere('markCompleted'), expand: notHere('expand'), removeOrphanEntities: notHere('removeOrphanEntities'),
-    counts: notHere('counts'), mentionsOf: notHere('mentionsOf'), getSections: notHere('getSections'), sectionsOf: notHere('sectionsOf'),
+    counts: notHere('counts'), mentionsOf: notHere('mentionsOf'), getSections: notHere('getSections'), sectionsOf: notHere('sectionsOf'), documentGraph: notHere('documentGraph'),
     close: async () => undefined,
   };
 }

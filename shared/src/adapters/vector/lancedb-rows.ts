@@ -99,6 +99,16 @@ export function storedPoint(row: Record<string, unknown>): StoredPoint {
   };
 }
 
+/** A stored row as the domain point it was written from (search_text is derived, so left out). */
+export function pointOfRow(row: Record<string, unknown>): VectorPoint {
+  return {
+    id: String(row.id), documentId: String(row.document_id), sourceUri: String(row.source_uri), tag: String(row.tag),
+    title: String(row.title), headingPath: stringList(row.heading_path), text: String(row.text),
+    contentHash: String(row.content_hash), generation: Number(row.generation), embeddingVersion: String(row.embedding_version),
+    vector: [...(row.vector as Iterable<number>)],
+  };
+}
+
 export function clampLimit(limit: number): number {
   if (!Number.isFinite(limit) || limit <= 0) return 0;
   return Math.min(Math.floor(limit), MAX_LIMIT);

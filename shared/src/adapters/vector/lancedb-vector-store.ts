@@ -32,7 +32,7 @@ import type { SearchOptions, StoredPoint, VectorStore } from '../../ports/vector
 import { SingleWriter } from '../../util/single-writer.js';
 import {
   chunks, clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
-  sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
+  pointOfRow, sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
 } from './lancedb-rows.js';
 
 export { ftsTerms, sqlString } from './lancedb-rows.js';
@@ -328,6 +328,12 @@ export class LanceVectorStore implements VectorStore {
         .toArray(),
     );
     return rows.map(storedPoint).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async fullPoints(documentId: string): Promise<VectorPoint[]> {
+    this.assertOpen();
+    const rows = await this.read('fullPoints', () => this.table.query().where(`document_id = ${sqlString(documentId)}`).toArray());
+    return rows.map(pointOfRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async count(documentId?: string): Promise<number> {

@@ -136,6 +136,20 @@ function storedPoint(point: { id: string | number; payload?: Payload | null }): 
   };
 }
 
+type ScrolledPoint = { id: string | number; payload?: unknown; vector?: unknown };
+
+/** A scrolled point (payload and dense vector) as the domain point it was written from. */
+function pointOf(point: ScrolledPoint): VectorPoint {
+  const p = (point.payload ?? {}) as Payload;
+  const named = (point.vector ?? {}) as Record<string, unknown>;
+  return {
+    id: String(point.id), documentId: String(p.document_id ?? ''), sourceUri: String(p.source_uri ?? ''), tag: String(p.tag ?? ''),
+    title: String(p.title ?? ''), headingPath: stringList(p.heading_path), text: String(p.text ?? ''),
+    contentHash: String(p.content_hash ?? ''), generation: Number(p.generation ?? 0), embeddingVersion: String(p.embedding_version ?? ''),
+    vector: Array.isArray(named[DENSE]) ? (named[DENSE] as number[]).map(Number) : [],
+  };
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -328,6 +342,12 @@ export class QdrantVectorStore implements VectorStore {
     return points.map((p) => storedPoint({ id: p.id, payload: p.payload as Payload | null })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  async fullPoints(documentId: string): Promise<VectorPoint[]> {
+    this.assertOpen();
+    const points = await this.scrollAll(documentFilter(documentId), true, true);
+    return points.map(pointOf).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   async count(documentId?: string): Promise<number> {
     this.assertOpen();
     return this.countWhere(documentId === undefined ? undefined : documentFilter(documentId));
@@ -378,12 +398,12 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   /** Every point matching `filter`, page by page. */
-  private async scrollAll(filter: Filter, payload: string[]): Promise<{ id: string | number; payload?: unknown }[]> {
-    const out: { id: string | number; payload?: unknown }[] = [];
+  private async scrollAll(filter: Filter, payload: string[] | true, withVector = false): Promise<ScrolledPoint[]> {
+    const out: ScrolledPoint[] = [];
     let offset: Schemas['ExtendedPointId'] | null | undefined;
     do {
       const page = await this.call('scroll', ErrorCode.StoreUnavailable, () =>
-        this.client.scroll(this.collection, { filter, limit: PAGE, with_payload: payload, with_vector: false, ...(offset != null ? { offset } : {}) }),
+        this.client.scroll(this.collection, { filter, limit: PAGE, with_payload: payload, with_vector: withVector ? [DENSE] : false, ...(offset != null ? { offset } : {}) }),
       );
       out.push(...page.points);
       offset = page.next_page_offset as Schemas['ExtendedPointId'] | null | undefined;
