@@ -45,10 +45,15 @@ export interface ChaosOptions {
   config?: string;
   /** Fault proxies the compute children reach Redis / the API through (targets set once `up` is up). */
   computeVia?: { redis?: FaultProxy; api?: FaultProxy };
+  /**
+   * Run in this directory (config/, data/, watch/) instead of a new temp one, e.g. a second `up` on the
+   * data dir of one that was killed; stop() then leaves the directory to the caller.
+   */
+  dir?: string;
 }
 
 export async function startChaosSystem(o: ChaosOptions = {}): Promise<ChaosSystem> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'chaos-'));
+  const dir = o.dir ?? await mkdtemp(path.join(tmpdir(), 'chaos-'));
   const configDir = path.join(dir, 'config');
   await cp(path.join(REPO_ROOT, 'config'), configDir, { recursive: true });
   await writeFile(path.join(configDir, 'chaos.yaml'), o.config ?? CHAOS_CONFIG);
@@ -125,7 +130,7 @@ export async function startChaosSystem(o: ChaosOptions = {}): Promise<ChaosSyste
     async stop() {
       redis.disconnect();
       if (up.exitCode === null && up.signalCode === null) { up.kill('SIGTERM'); await new Promise((r) => up.once('exit', r)); }
-      await rm(dir, { recursive: true, force: true });
+      if (!o.dir) await rm(dir, { recursive: true, force: true });
     },
   };
   await Promise.all(['ingest-parse', 'ingest-extract', 'ingest-embed'].map((t) => sys.waitForChild(t)));

@@ -21,7 +21,9 @@ export function startStageChildren(o: { count: number; env: NodeJS.ProcessEnv; l
   let stopping = false;
 
   const launch = (stage: string, slot: number, restarts: number) => {
-    const child = spawn(process.execPath, [...process.execArgv, entry, stage], { env: o.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // The IPC channel is the child's lifeline: when this process dies (even by SIGKILL) it closes and the
+    // child shuts down instead of working on as an orphan (stage-process.ts).
+    const child = spawn(process.execPath, [...process.execArgv, entry, stage], { env: o.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.get(stage)![slot] = child;
     child.once('exit', (code, signal) => {
       if (stopping) return;

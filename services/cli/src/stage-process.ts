@@ -46,3 +46,7 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+// The parent (`ingestctl up`) went away, however it died: stop like on SIGTERM rather than run on as an
+// orphan whose API is gone. The channel itself must not keep this process alive.
+process.once('disconnect', () => void stop());
+process.channel?.unref();
