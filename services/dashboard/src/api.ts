@@ -53,7 +53,13 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
   const api = express.Router();
   api.use(requireToken(token));
 
-  api.post('/documents', express.raw({ type: () => true, limit: rt.config.admission.maxBytes + 1 }), asyncRoute(async (req, res) => {
+  // A declared length over the cap is refused before a byte of the body is read; the connection is closed
+  // rather than drained (body-parser would read off a 100 MB body before answering; reliability B6).
+  api.post('/documents', (req, res, next) => {
+    if (Number(req.headers['content-length'] ?? 0) <= rt.config.admission.maxBytes) return next();
+    res.setHeader('Connection', 'close');
+    res.status(413).json({ code: 'TOO_LARGE', message: `the body is over the ${rt.config.admission.maxBytes}-byte cap` });
+  }, express.raw({ type: () => true, limit: rt.config.admission.maxBytes + 1 }), asyncRoute(async (req, res) => {
     const sourceUri = String(req.query.source_uri ?? '');
     const tag = String(req.query.tag ?? 'default');
     if (!sourceUri) return void badRequest(res, 'source_uri is required');
@@ -144,6 +150,11 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
     const e = describeError(error);
     const status = (error as { status?: number }).status ?? 500;
     if (status >= 500) rt.logger.error('api error', e);
+    // body-parser refuses a body over the cap from its Content-Length before reading it (or aborts the
+    // read at the cap): the same reason code as admission's size check (reliability B6).
+    if ((error as { type?: string }).type === 'entity.too.large') {
+      return void res.status(413).json({ code: 'TOO_LARGE', message: `the body is over the ${rt.config.admission.maxBytes}-byte cap` });
+    }
     res.status(status).json(status >= 500 ? { code: e.code, message: e.message } : { code: 'BAD_REQUEST', message: e.message });
   });
   return { app, close: async () => { await Promise.all(Object.values(queues).map((q) => q.close())); } };

@@ -5,6 +5,7 @@ import type { Nodes, Root } from 'mdast';
 import { defuseInlinePathologies } from './defuse.js';
 import { checkTreeDepth, prescanDepth } from './depth.js';
 import { splitFrontMatter } from './front-matter.js';
+import { prescanSections, stripDataUris } from './limits.js';
 import { stripGeneratorMarkup } from './generator-markup.js';
 import { renderRoot, type Block, type DefinitionInfo, type LinkRef, type RenderedSegment } from './render.js';
 import { buildSections } from './sections.js';
@@ -17,18 +18,19 @@ import { resolveParseOptions, type ParseOptions, type ParsedDocument } from './t
  * ParsePool (parse-pool.ts) for untrusted input, so time and memory are bounded.
  *
  * Steps: normalise (BOM, CRLF, NUL → U+FFFD) → front matter → generator markup → inline-pathology
- * guard (defuse.ts) → nesting pre-scan →
+ * guard (defuse.ts), data: URIs cut (limits.ts) → nesting and section-count pre-scans →
  * segments (parsed one at a time with GFM, each checked for depth and rendered to compact blocks) →
  * sections and links.
  *
- * Throws PermanentError BAD_FRONT_MATTER or TOO_DEEP.
+ * Throws PermanentError BAD_FRONT_MATTER, TOO_DEEP or TOO_MANY_SECTIONS.
  */
 export function parseMarkdown(text: string, options: ParseOptions): ParsedDocument {
   const opts = resolveParseOptions(options);
   const normalised = normaliseText(text).replace(/\u0000/g, '\uFFFD');
   const { frontMatter, body: afterFrontMatter } = splitFrontMatter(normalised);
-  const body = defuseInlinePathologies(stripGeneratorMarkup(afterFrontMatter));
+  const body = defuseInlinePathologies(stripDataUris(stripGeneratorMarkup(afterFrontMatter)));
   prescanDepth(body, opts.maxDepth);
+  prescanSections(body, opts.maxSections);
 
   const rendered = renderSegments(body, segmentCuts(body, opts.segmentBytes), opts.maxDepth);
   const blocks: Block[] = rendered.flatMap((r) => r.blocks);

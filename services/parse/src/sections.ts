@@ -1,6 +1,7 @@
 import GithubSlugger from 'github-slugger';
 import { renderCode, type Block, type ContentBlock, type LinkRef } from './render.js';
 import { sectionId, sectionPartId, sha256Hex, type SectionRecord } from './shared.js';
+import { tooManySections } from './limits.js';
 import { countTokens } from './text-util.js';
 import type { ParsedLink, ResolvedParseOptions } from './types.js';
 
@@ -64,6 +65,7 @@ export function buildSections(
     siblingCounts.set(key, sibling + 1);
     const baseId = sectionId(opts.documentId, s.headingPath, sibling);
     const parts = splitParts(s.line, s.headLinks, s.blocks, opts.maxSectionTokens);
+    if (sections.length + parts.length > opts.maxSections) throw tooManySections(opts.maxSections);
     parts.forEach((part, k) => {
       const id = parts.length === 1 ? baseId : sectionPartId(baseId, k);
       if (k === 0) s.effectiveId = id;

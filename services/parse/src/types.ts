@@ -8,6 +8,8 @@ export interface ParseOptions {
   readonly maxSectionTokens?: number;
   /** Blockquote/list nesting above this fails with TOO_DEEP. Default 100. */
   readonly maxDepth?: number;
+  /** Documents with more sections (parts included) fail with TOO_MANY_SECTIONS. Default 20000 (a 3 MB manual has ~9,000). */
+  readonly maxSections?: number;
   /** Documents above this many UTF-8 bytes are parsed in segments split at headings. Default 65536. */
   readonly segmentBytes?: number;
 }
@@ -29,6 +31,7 @@ export interface ParsedDocument {
 export const PARSE_DEFAULTS = {
   maxSectionTokens: 800,
   maxDepth: 100,
+  maxSections: 20000,
   segmentBytes: 65536,
 } as const;
 
@@ -37,6 +40,7 @@ export interface ResolvedParseOptions {
   readonly sourceUri: string;
   readonly maxSectionTokens: number;
   readonly maxDepth: number;
+  readonly maxSections: number;
   readonly segmentBytes: number;
 }
 
@@ -49,6 +53,7 @@ export function resolveParseOptions(opts: ParseOptions): ResolvedParseOptions {
     sourceUri: opts.sourceUri,
     maxSectionTokens: pick(opts.maxSectionTokens, PARSE_DEFAULTS.maxSectionTokens, 1),
     maxDepth: pick(opts.maxDepth, PARSE_DEFAULTS.maxDepth, 1),
+    maxSections: pick(opts.maxSections, PARSE_DEFAULTS.maxSections, 1),
     segmentBytes: pick(opts.segmentBytes, PARSE_DEFAULTS.segmentBytes, 1),
   };
 }

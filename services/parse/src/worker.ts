@@ -12,7 +12,7 @@ export function startParseWorker(rt: Runtime) {
     fn: parseStage,
     deps: {
       artifacts: rt.pipeline.artifacts,
-      parse: (text, o, signal) => pool.parse(text, { ...o, maxSectionTokens: p.maxSectionTokens, maxDepth: p.maxDepth, segmentBytes: p.segmentBytes }, { signal }),
+      parse: (text, o, signal) => pool.parse(text, { ...o, maxSectionTokens: p.maxSectionTokens, maxDepth: p.maxDepth, ...(p.maxSections ? { maxSections: p.maxSections } : {}), segmentBytes: p.segmentBytes }, { signal }),
     },
   });
   return {

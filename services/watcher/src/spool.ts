@@ -22,7 +22,8 @@ export interface SpoolFile {
 export async function admissibleFile(root: string, file: string): Promise<SpoolFile | null> {
   if (!isCandidate(file)) return null;
   const st = await lstat(file).catch(() => null);
-  if (!st || !st.isFile()) return null;
+  // A hard link (nlink > 1) can alias a file outside the root that realpath cannot see (reliability B17).
+  if (!st || !st.isFile() || st.nlink > 1) return null;
   const real = await realpath(file).catch(() => null);
   const realRoot = await realpath(root);
   if (!real || !(real === realRoot || real.startsWith(realRoot + path.sep))) return null;
@@ -43,13 +44,15 @@ export interface StableReadOptions {
   readonly stableMs: number;
   /** Reads before giving up (default 5). */
   readonly attempts?: number;
+  /** Files over this many bytes are refused from their fstat size, before a byte is read (reliability B6). */
+  readonly maxBytes?: number;
   /** Test hook: runs after the first fstat and before the bytes are read. */
   readonly beforeRead?: (file: string) => Promise<void>;
 }
 
-/** Thrown when the file is not a regular file at open time, or kept changing through every attempt. */
+/** Thrown when the file is not a regular file at open time, is over the size cap, or kept changing through every attempt. */
 export class SpoolReadError extends Error {
-  constructor(readonly code: 'NOT_REGULAR' | 'UNSTABLE', message: string) {
+  constructor(readonly code: 'NOT_REGULAR' | 'UNSTABLE' | 'TOO_LARGE', message: string) {
     super(message);
   }
 }
@@ -68,7 +71,8 @@ export async function readSpoolFile(f: SpoolFile, o: StableReadOptions = { stabl
     let stable: boolean;
     try {
       const before = await fh.stat();
-      if (!before.isFile()) throw new SpoolReadError('NOT_REGULAR', 'not a regular file');
+      if (!before.isFile() || before.nlink > 1) throw new SpoolReadError('NOT_REGULAR', 'not a regular file with a single link');
+      if (o.maxBytes !== undefined && before.size > o.maxBytes) throw new SpoolReadError('TOO_LARGE', `${before.size} bytes is over the ${o.maxBytes}-byte cap`);
       await o.beforeRead?.(f.path);
       bytes = await fh.readFile();
       const after = await fh.stat();

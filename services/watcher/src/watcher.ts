@@ -50,12 +50,16 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
     reporter.setBacklog(pending.size);
     try {
       await waitForAdmission(rt.redis, rt.config.backpressure.sampleIntervalMs); // back-pressure: the file waits in the spool
-      const bytes = await readSpoolFile(f, { stableMs: o.stableMs, ...(o.readAttempts ? { attempts: o.readAttempts } : {}), ...(o.beforeRead ? { beforeRead: o.beforeRead } : {}) });
+      const bytes = await readSpoolFile(f, { stableMs: o.stableMs, maxBytes: rt.config.admission.maxBytes, ...(o.readAttempts ? { attempts: o.readAttempts } : {}), ...(o.beforeRead ? { beforeRead: o.beforeRead } : {}) });
       const r = await rt.pipeline.submit({ bytes, sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType });
       reporter.event(sourceEventOf(r.status));
       log.info('spool file submitted', { file: shown(f.path), job_id: r.job_id, status: r.status });
     } catch (error) {
-      if (error instanceof SpoolReadError && error.code === 'NOT_REGULAR') {
+      if (error instanceof SpoolReadError && error.code === 'TOO_LARGE') {
+        const r = await rt.pipeline.refuse({ sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType }, { status: 'REJECTED', code: 'TOO_LARGE', message: error.message });
+        reporter.event('rejected');
+        log.warn('spool file refused: over the size cap', { file: shown(f.path), job_id: r.job_id });
+      } else if (error instanceof SpoolReadError && error.code === 'NOT_REGULAR') {
         reporter.event('rejected');
         log.warn('spool file refused: not a regular file', { file: shown(f.path) });
       } else if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

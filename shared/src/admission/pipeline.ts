@@ -105,14 +105,7 @@ export class Pipeline {
   async submit(s: Submission): Promise<SubmitResult> {
     const inspection = inspectSubmission(s.bytes, this.config.admission);
     const docId = documentIdOf(s.tag, s.sourceUri);
-    if (!inspection.ok) {
-      const jobId = this.submissionId(docId);
-      const error = inspection.status === 'REJECTED' ? { code: inspection.code, message: inspection.message } : undefined;
-      const reason = inspection.status === 'SKIPPED' ? inspection.reason : inspection.code;
-      await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: '', tag: s.tag, generation: 0, op: 'ingest', status: inspection.status, reason, error });
-      this.onOutcome?.(inspection.status);
-      return { job_id: jobId, source_uri: s.sourceUri, status: inspection.status, reason, error: error ?? null };
-    }
+    if (!inspection.ok) return this.refuse(s, inspection.status === 'REJECTED' ? inspection : { status: 'SKIPPED', reason: inspection.reason });
     const decision = await this.ledger.admit({ documentId: docId, checksum: inspection.checksum, pipelineVersion: this.pipelineVersion,
       force: s.force ?? false, op: 'ingest', tag: s.tag, sourceUri: s.sourceUri });
     switch (decision.action) {
@@ -139,6 +132,20 @@ export class Pipeline {
         return { job_id: data.jobId, source_uri: s.sourceUri, status: 'PENDING', error: null };
       }
     }
+  }
+
+  /**
+   * Records a submission refused before admission (REJECTED with a code, or SKIPPED with a reason): a job
+   * id and a final state, no flow. Sources call it directly when they refuse without reading the bytes
+   * (a spool file over the size cap, reliability B6).
+   */
+  async refuse(s: Omit<Submission, 'bytes'>, r: { status: 'REJECTED'; code: string; message: string } | { status: 'SKIPPED'; reason: string }): Promise<SubmitResult> {
+    const jobId = this.submissionId(documentIdOf(s.tag, s.sourceUri));
+    const error = r.status === 'REJECTED' ? { code: r.code, message: r.message } : undefined;
+    const reason = r.status === 'SKIPPED' ? r.reason : r.code;
+    await this.state.create({ jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: '', tag: s.tag, generation: 0, op: 'ingest', status: r.status, reason, error });
+    this.onOutcome?.(r.status);
+    return { job_id: jobId, source_uri: s.sourceUri, status: r.status, reason, error: error ?? null };
   }
 
   /** Admits a tombstone: vector{delete} → graph{delete} → verify{delete}, ending DELETED. */

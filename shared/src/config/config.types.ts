@@ -60,6 +60,8 @@ export interface AppConfig {
   readonly parse: {
     readonly maxSectionTokens: number;
     readonly maxDepth: number;
+    /** Sections per document above which parse fails with TOO_MANY_SECTIONS (default 5000). */
+    readonly maxSections?: number;
     readonly segmentBytes: number;
     readonly timeoutMs: number;
     readonly maxOldGenerationSizeMb: number;

@@ -8,6 +8,7 @@ export const ErrorCode = {
   NotText: 'NOT_TEXT',
   InvalidEncoding: 'INVALID_ENCODING',
   TooDeep: 'TOO_DEEP',
+  TooManySections: 'TOO_MANY_SECTIONS',
   ParseTimeout: 'PARSE_TIMEOUT',
   BadFrontMatter: 'BAD_FRONT_MATTER',
   BadEmbedding: 'BAD_EMBEDDING',

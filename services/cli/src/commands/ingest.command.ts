@@ -4,6 +4,7 @@ import path from 'node:path';
 import { contentTypeOf, FINAL_STATUSES, sourceUri, type JobState, type JobStatus, type SubmitResult } from '@ingest/shared';
 import { ApiClient, CliError } from '../client.js';
 import { renderProgress } from '../progress.js';
+import { safe } from './simple.commands.js';
 
 const DOC = /\.(md|markdown|html?)$/i;
 
@@ -54,6 +55,11 @@ async function submitAll(api: ApiClient, files: readonly string[], f: IngestFlag
           await new Promise((res) => setTimeout(res, 1000 * Number(r.headers.get('retry-after') ?? 1)));
           continue;
         }
+        // One file over the server's size cap is that file's REJECTED, not the end of the whole run (reliability B6).
+        if (r.status === 413) {
+          jobs[i] = { job_id: `rejected-${i}`, source_uri: uri, status: 'REJECTED', error: { code: r.body.code ?? 'TOO_LARGE', message: r.body.message ?? 'over the size cap' }, report_path: null };
+          break;
+        }
         if (r.status >= 400) throw new CliError(r.body.code ?? 'API_ERROR', r.body.message ?? `HTTP ${r.status}`);
         jobs[i] = { job_id: r.body.job_id, source_uri: r.body.source_uri, status: r.body.status, error: r.body.error, report_path: null };
         break;
@@ -84,7 +90,8 @@ async function waitForAll(api: ApiClient, jobs: RunJob[], json: boolean): Promis
     else if (!json) {
       for (const j of jobs) if (FINAL_STATUSES.has(j.status) && !printed.has(j.job_id)) {
         printed.add(j.job_id);
-        process.stderr.write(`${j.status.padEnd(10)} ${j.source_uri}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}\n`);
+        // Names and messages may carry control characters (hostile file names, reliability B20): escaped.
+        process.stderr.write(`${j.status.padEnd(10)} ${safe(j.source_uri)}${j.error ? `  ${j.error.code}: ${safe(j.error.message)}` : ''}\n`);
       }
     }
     if (jobs.every((j) => FINAL_STATUSES.has(j.status))) return;
@@ -99,7 +106,7 @@ export async function ingestCommand(api: ApiClient, paths: readonly string[], f:
   if (f.dryRun) {
     const base = path.resolve(f.base ?? process.cwd());
     const planned = files.map((file) => ({ file, source_uri: sourceUri.cli(f.tag, file, base) }));
-    process.stdout.write(f.json ? `${JSON.stringify({ dry_run: true, files: planned })}\n` : planned.map((p) => `${p.source_uri}\n`).join(''));
+    process.stdout.write(f.json ? `${JSON.stringify({ dry_run: true, files: planned })}\n` : planned.map((p) => `${safe(p.source_uri)}\n`).join(''));
     return 0;
   }
   const jobs = await submitAll(api, files, f);
@@ -112,7 +119,7 @@ export async function ingestCommand(api: ApiClient, paths: readonly string[], f:
   if (f.json) {
     process.stdout.write(`${JSON.stringify({ run_id: randomUUID(), jobs, summary })}\n`);
   } else {
-    if (!f.wait) for (const j of jobs) process.stdout.write(`${j.job_id}  ${j.status.padEnd(10)} ${j.source_uri}\n`);
+    if (!f.wait) for (const j of jobs) process.stdout.write(`${j.job_id}  ${j.status.padEnd(10)} ${safe(j.source_uri)}\n`);
     process.stdout.write(`${Object.entries(byStatus).map(([k, v]) => `${k} ${v}`).join(', ')} in ${summary.seconds}s${tagReady === null ? '' : `; tag ${f.tag} ${tagReady ? 'ready' : 'NOT ready'}`}\n`);
   }
   const allGood = jobs.every((j) => (f.wait ? j.status === 'DONE' || j.status === 'SKIPPED' : j.status !== 'REJECTED'));
