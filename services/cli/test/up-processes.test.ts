@@ -61,11 +61,11 @@ describe('ingestctl up --processes (compute stages as child processes)', functio
 
   it('runs parse, extract and embed as ingest-<stage> processes and ingests through them', async () => {
     let children: string[] = [];
-    for (let i = 0; i < 200 && children.length < 3; i++) {
+    for (let i = 0; i < 200 && children.length < 4; i++) {
       children = [...(await stageChildren(up.pid!)).values()].sort(); // titles appear once each child has loaded
-      if (children.length < 3) await new Promise((r) => setTimeout(r, 100));
+      if (children.length < 4) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(children).to.deep.equal(['ingest-embed', 'ingest-extract', 'ingest-parse']);
+    expect(children).to.deep.equal(['ingest-embed', 'ingest-extract', 'ingest-parse', 'ingest-watcher']);
     const s = await ingest('a.md', '# Child processes\n\nParsed, extracted and embedded in other processes.\n');
     expect(s.status, JSON.stringify(s.error)).to.equal('DONE');
     const edited = await ingest('a.md', '# Child processes\n\nParsed, extracted and embedded in other processes, edited.\n');

@@ -55,7 +55,9 @@ export function createOpsRouter(rt: Runtime, queues: Record<StageName, Queue>): 
   r.post('/reconcile', express.json(), route(async (req, res) => {
     const body = (req.body ?? {}) as { tag?: unknown; repair?: unknown };
     const tag = typeof body.tag === 'string' && body.tag ? body.tag : 'default';
-    res.json(await reconcile({ pipeline: rt.pipeline, graph: rt.graph, vectors: rt.vectors }, tag, body.repair === true));
+    // repair 'ledger': only rebuild the ledger from the graph (a watcher process without the stores, at its start).
+    const repair = body.repair === 'ledger' ? 'ledger' : body.repair === true;
+    res.json(await reconcile({ pipeline: rt.pipeline, graph: rt.graph, vectors: rt.vectors }, tag, repair));
   }));
 
   r.post('/jobs/:id/cancel', route(async (req, res) => {

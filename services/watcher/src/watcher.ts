@@ -1,7 +1,9 @@
+import { lstat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { watch } from 'chokidar';
 import {
-  DEFAULT_GUARD, describeError, escapeControls, reconcile, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, waitForAdmission,
+  DEFAULT_GUARD, describeError, Pipeline, escapeControls, reconcile, sourceUri as canonical, SourceReporter, sourceEventOf, TombstoneGuard, waitForAdmission,
   type Runtime,
 } from '@ingest/shared';
 import { admissibleFile, isCandidate, readSpoolFile, scanSpool, SpoolReadError, sweepParts, type SpoolFile } from './spool.js';
@@ -18,6 +20,11 @@ export interface WatcherOptions {
   readonly readAttempts?: number;
   /** Test hook: runs after a file is opened and fstat'ed, before its bytes are read. */
   readonly beforeRead?: (file: string) => Promise<void>;
+  /**
+   * Rebuilds the tag's ledger from the graph before the start scan; returns the documents restored.
+   * Default: in this process (it has the stores); a process without them goes through the API.
+   */
+  readonly rebuildLedger?: (tag: string) => Promise<number>;
 }
 
 export interface Watcher {
@@ -37,12 +44,34 @@ export interface Watcher {
  * followed; FIFOs and devices are refused before open; a file that changes while read is read again;
  * stale `.part` files are swept; a watcher error (or event overflow) triggers a full rescan.
  */
+/** Size and mtime of a file, to tell whether it changed since it was read. */
+const stampOf = async (file: string): Promise<string> => {
+  const st = await lstat(file).catch(() => null);
+  return st ? `${st.size}:${st.mtimeMs}` : 'gone';
+};
+
+/**
+ * Waits until a plain file has not been modified for `stableMs` (at most 20 waits): the start scan reads
+ * files directly, and one still being written must not be admitted half-written (its later change would
+ * then start a second generation). `.ready` files are complete by contract; events come stable already.
+ */
+async function settled(file: string, stableMs: number): Promise<void> {
+  if (stableMs <= 0 || file.endsWith('.ready')) return;
+  for (let i = 0; i < 20; i++) {
+    const st = await lstat(file).catch(() => null);
+    const age = st ? Date.now() - st.mtimeMs : stableMs;
+    if (age >= stableMs) return;
+    await sleep(stableMs - age + 5);
+  }
+}
+
 export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watcher> {
   const root = path.resolve(o.dir);
   const log = rt.logger.child({ source: 'fs', tag: escapeControls(o.tag) });
   const reporter = new SourceReporter(rt.redis, rt.metrics, { kind: 'fs', tag: o.tag, location: root });
   const shown = (file: string) => escapeControls(path.relative(root, file));
   const pending = new Set<string>();
+  let closed = false;
   const partTtlMs = o.partTtlMs ?? rt.config.watch.partTtlMs ?? 3_600_000;
 
   const submit = async (f: SpoolFile) => {
@@ -50,8 +79,15 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
     reporter.setBacklog(pending.size);
     try {
       await waitForAdmission(rt.redis, rt.config.backpressure.sampleIntervalMs); // back-pressure: the file waits in the spool
+      await settled(f.path, o.stableMs);
       const bytes = await readSpoolFile(f, { stableMs: o.stableMs, maxBytes: rt.config.admission.maxBytes, ...(o.readAttempts ? { attempts: o.readAttempts } : {}), ...(o.beforeRead ? { beforeRead: o.beforeRead } : {}) });
-      const r = await rt.pipeline.submit({ bytes, sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType });
+      let r = await rt.pipeline.submit({ bytes, sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType });
+      // Another submitter (a watcher killed mid-admission, F23) holds this content's admission lease:
+      // submit again once it lapses, and the admission is finished under the same job id.
+      for (let i = 0; i < 20 && r.reason === Pipeline.ADMITTING && !closed; i++) {
+        await sleep(Math.max(50, rt.pipeline.leaseMs / 4));
+        r = await rt.pipeline.submit({ bytes, sourceUri: f.sourceUri, tag: o.tag, contentType: f.contentType });
+      }
       reporter.event(sourceEventOf(r.status));
       log.info('spool file submitted', { file: shown(f.path), job_id: r.job_id, status: r.status });
     } catch (error) {
@@ -85,11 +121,15 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
     }
   };
 
-  const fullScan = async () => {
+  /** `seen` (the start scan) records each file's size and mtime as it was after its submission. */
+  const fullScan = async (seen?: Map<string, string>) => {
     const present = await scanSpool(root);
     reporter.setBacklog(present.length);
     const presentUris = new Set(present.map((f) => f.sourceUri));
-    for (const f of present) await submit(f);
+    for (const f of present) {
+      await submit(f);
+      seen?.set(f.path, await stampOf(f.path));
+    }
     const prefix = `${canonical.file(root)}/`;
     const gone: string[] = [];
     for (const docId of await rt.pipeline.ledger.documentsOfTag(o.tag)) {
@@ -134,10 +174,11 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
 
   // A Redis that came back empty has lost the ledger: rebuild it from the graph first, so files that
   // completed before are recognised as unchanged instead of being ingested again (DESIGN §4).
-  const rebuilt = await reconcile(rt, o.tag, 'ledger');
-  if (rebuilt.problems.length > 0) log.warn('ledger rebuilt from the graph', { documents: rebuilt.problems.length });
+  const rebuilt = o.rebuildLedger ? await o.rebuildLedger(o.tag) : (await reconcile(rt, o.tag, 'ledger')).problems.length;
+  if (rebuilt > 0) log.warn('ledger rebuilt from the graph', { documents: rebuilt });
   await sweepParts(root, partTtlMs).catch(() => []);
-  const startScan = fullScan();
+  const seen = new Map<string, string>();
+  const startScan = fullScan(seen);
   scans = startScan.catch(() => undefined);
   const files = await startScan;
 
@@ -171,6 +212,11 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
   });
   watcher.on('error', (error: unknown) => void onWatcherError(error));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // Catch-up: a file that landed (or changed) after the start scan read the folder and before the watch
+  // was ready raised no event (ignoreInitial) — without this it would wait for the next restart
+  // (reliability F23: files keep landing while a killed watcher restarts).
+  const late = await scanSpool(root).catch(() => []);
+  for (const f of late) if (seen.get(f.path) !== (await stampOf(f.path))) await submit(f);
   log.info('watching spool folder', { files });
   return {
     reporter,
@@ -178,6 +224,7 @@ export async function startWatcher(rt: Runtime, o: WatcherOptions): Promise<Watc
     onWatcherError,
     sweepParts: sweep,
     async close() {
+      closed = true;
       if (sweepTimer) clearInterval(sweepTimer);
       await watcher.close();
       await scans;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { FlowProducer } from 'bullmq';
+import { FlowProducer, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config.types.js';
 import { documentId as documentIdOf } from '../ids/ids.js';
@@ -45,6 +45,8 @@ export type ChainOutcome = 'DONE' | 'FAILED' | 'SUPERSEDED' | 'DELETED' | 'CANCE
  * and the promotion of a parked version when the running one ends (DESIGN §4).
  */
 export class Pipeline {
+  /** SubmitResult.reason when the same content's admission is still being finished by another submitter. */
+  static readonly ADMITTING = 'admitting';
   readonly ledger: Ledger;
   readonly state: JobStateStore;
   readonly artifacts: ArtifactStore;
@@ -67,7 +69,11 @@ export class Pipeline {
       : new TieredArtifactStore(redis, config.dataDir, a.redisMaxBytes, a.ttlSeconds);
     this.flows = new FlowProducer({ connection: redis, prefix: config.queue.prefix });
     this.control = new ChainControl(config, redis, this.state);
+    this.leaseMs = config.admission.leaseMs ?? 5000;
   }
+
+  /** How long an admission may take between its ledger entry and its flow before another submitter finishes it. */
+  readonly leaseMs: number;
 
   async ledgerEntryOf(tag: string, sourceUri: string): Promise<LedgerEntry | null> {
     return this.ledger.get(documentIdOf(tag, sourceUri));
@@ -107,7 +113,7 @@ export class Pipeline {
     const docId = documentIdOf(s.tag, s.sourceUri);
     if (!inspection.ok) return this.refuse(s, inspection.status === 'REJECTED' ? inspection : { status: 'SKIPPED', reason: inspection.reason });
     const decision = await this.ledger.admit({ documentId: docId, checksum: inspection.checksum, pipelineVersion: this.pipelineVersion,
-      force: s.force ?? false, op: 'ingest', tag: s.tag, sourceUri: s.sourceUri });
+      force: s.force ?? false, op: 'ingest', tag: s.tag, sourceUri: s.sourceUri, leaseMs: this.leaseMs });
     switch (decision.action) {
       case 'unchanged': {
         const jobId = this.submissionId(docId);
@@ -117,18 +123,24 @@ export class Pipeline {
       }
       case 'dup': {
         const current = await this.state.get(decision.jobId);
-        return { job_id: decision.jobId, source_uri: s.sourceUri, status: current?.status ?? 'PENDING', error: null };
+        // `admitting`: another submitter is between admission and its flow; try again after the lease.
+        return { job_id: decision.jobId, source_uri: s.sourceUri, status: current?.status ?? 'PENDING', ...(decision.admitting ? { reason: Pipeline.ADMITTING } : {}), error: null };
       }
       case 'absent':
         throw new Error('unreachable: ingest admission never answers absent');
       case 'start':
+      case 'resume':
       case 'park': {
         const data = this.jobData(decision.jobId, 'ingest', s.tag, s.sourceUri, inspection.checksum, s.contentType);
         await this.artifacts.put(artifactKeys.source(data.jobId), Buffer.from(inspection.text));
-        await this.state.create({ jobId: data.jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: inspection.checksum,
-          tag: s.tag, generation: data.generation, op: 'ingest', status: 'PENDING', reason: decision.action === 'park' ? 'parked' : undefined });
-        if (decision.action === 'start') await this.flows.add(ingestFlow(this.config, data));
-        else if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+        // A resumed admission keeps the state its dead submitter may have written.
+        if (decision.action !== 'resume' || !(await this.state.get(data.jobId))) {
+          await this.state.create({ jobId: data.jobId, sourceUri: s.sourceUri, contentType: s.contentType, checksum: inspection.checksum,
+            tag: s.tag, generation: data.generation, op: 'ingest', status: 'PENDING', reason: decision.action === 'park' ? 'parked' : undefined });
+        }
+        if (decision.action === 'park') {
+          if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+        } else await this.addFlow(decision.action === 'resume', data, ingestFlow(this.config, data));
         return { job_id: data.jobId, source_uri: s.sourceUri, status: 'PENDING', error: null };
       }
     }
@@ -151,7 +163,7 @@ export class Pipeline {
   /** Admits a tombstone: vector{delete} → graph{delete} → verify{delete}, ending DELETED. */
   async tombstone(sourceUri: string, tag: string): Promise<SubmitResult> {
     const docId = documentIdOf(tag, sourceUri);
-    const decision = await this.ledger.admit({ documentId: docId, checksum: '', pipelineVersion: this.pipelineVersion, force: false, op: 'delete', tag, sourceUri });
+    const decision = await this.ledger.admit({ documentId: docId, checksum: '', pipelineVersion: this.pipelineVersion, force: false, op: 'delete', tag, sourceUri, leaseMs: this.leaseMs });
     if (decision.action === 'absent') {
       const jobId = this.submissionId(docId);
       await this.state.create({ jobId, sourceUri, contentType: '', checksum: '', tag, generation: 0, op: 'delete', status: 'SKIPPED', reason: 'not_found' });
@@ -160,12 +172,16 @@ export class Pipeline {
     }
     if (decision.action === 'dup' || decision.action === 'unchanged') {
       const jobId = decision.action === 'dup' ? decision.jobId : decision.completedJobId;
-      return { job_id: jobId, source_uri: sourceUri, status: (await this.state.get(jobId))?.status ?? 'PENDING', error: null };
+      const admitting = decision.action === 'dup' && decision.admitting ? { reason: Pipeline.ADMITTING } : {};
+      return { job_id: jobId, source_uri: sourceUri, status: (await this.state.get(jobId))?.status ?? 'PENDING', ...admitting, error: null };
     }
     const data = this.jobData(decision.jobId, 'delete', tag, sourceUri, '', '');
-    await this.state.create({ jobId: data.jobId, sourceUri, contentType: '', checksum: '', tag, generation: data.generation, op: 'delete', status: 'PENDING' });
-    if (decision.action === 'start') await this.flows.add(deleteFlow(this.config, data));
-    else if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+    if (decision.action !== 'resume' || !(await this.state.get(data.jobId))) {
+      await this.state.create({ jobId: data.jobId, sourceUri, contentType: '', checksum: '', tag, generation: data.generation, op: 'delete', status: 'PENDING' });
+    }
+    if (decision.action === 'park') {
+      if (decision.supersededJobId) await this.retireParked(decision.supersededJobId);
+    } else await this.addFlow(decision.action === 'resume', data, deleteFlow(this.config, data));
     return { job_id: data.jobId, source_uri: sourceUri, status: 'PENDING', error: null };
   }
 
@@ -189,6 +205,16 @@ export class Pipeline {
     await this.control.close();
     await this.flows.close();
     if (this.artifacts instanceof TieredArtifactStore) this.artifacts.close();
+  }
+
+  /**
+   * Adds an admitted version's flow and releases its admission lease. A resumed admission adds it only
+   * if its dead submitter had not (the flow's root job exists once FlowProducer.add has run).
+   */
+  private async addFlow(resumed: boolean, data: StageJobData, flow: FlowJob): Promise<void> {
+    const rootKey = `${this.config.queue.prefix}:${flow.queueName}:${flow.opts?.jobId ?? ''}`;
+    if (!resumed || !(await this.redis.exists(rootKey))) await this.flows.add(flow);
+    await this.ledger.admitted(data.documentId, data.jobId);
   }
 
   private async startParked(jobId: string): Promise<void> {

@@ -56,7 +56,13 @@ export interface AppConfig {
     readonly eventsMaxLen: number;
   };
   readonly stages: Readonly<Record<StageName, StageSettings>>;
-  readonly admission: { readonly maxBytes: number; readonly maxInFlight: number; readonly controlByteRatio: number };
+  readonly admission: {
+    readonly maxBytes: number;
+    readonly maxInFlight: number;
+    readonly controlByteRatio: number;
+    /** An admission killed between its ledger entry and its flow is finished by the next submitter after this (default 5000). */
+    readonly leaseMs?: number;
+  };
   readonly parse: {
     readonly maxSectionTokens: number;
     readonly maxDepth: number;

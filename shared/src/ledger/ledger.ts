@@ -10,15 +10,28 @@ import { keys } from './keys.js';
 const ADMIT = `
 local h = KEYS[1]
 local docId, checksum, pv, force, op, tag, uri = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local lease = tonumber(ARGV[8] or '0') or 0
 local f = redis.call('HMGET', h, 'completed_checksum', 'pipeline_version', 'in_flight', 'in_flight_checksum',
-  'in_flight_op', 'pending_job', 'pending_checksum', 'pending_op', 'generation', 'completed_generation')
+  'in_flight_op', 'pending_job', 'pending_checksum', 'pending_op', 'generation', 'completed_generation',
+  'admitting_job', 'admitting_until')
 local completed, cpv, inflight, ifchk, ifop, pjob, pchk, pop = f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
 local gen = tonumber(f[9] or '0') or 0
 local cgen = f[10]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if inflight and inflight ~= '' then
   if pjob and pjob ~= '' then
     if pchk == checksum and pop == op and force ~= '1' then return {'dup', pjob, ''} end
   elseif ifchk == checksum and ifop == op and force ~= '1' then
+    if f[11] == inflight then
+      -- its admission has not finished (no flow yet): past the lease its admitter is taken for dead
+      -- and this submitter, holding the same bytes, finishes it under the same job id
+      if (tonumber(f[12]) or 0) <= now then
+        redis.call('HSET', h, 'admitting_until', now + lease)
+        return {'resume', inflight, ''}
+      end
+      return {'dup', inflight, 'admitting'}
+    end
     return {'dup', inflight, ''}
   end
   gen = gen + 1
@@ -36,7 +49,14 @@ gen = gen + 1
 local job = docId .. '-g' .. gen
 redis.call('HSET', h, 'generation', gen, 'in_flight', job, 'in_flight_checksum', checksum, 'in_flight_op', op,
   'tag', tag, 'source_uri', uri, 'status', 'PENDING', 'last_job', job)
+if lease > 0 then redis.call('HSET', h, 'admitting_job', job, 'admitting_until', now + lease) end
 return {'start', job, ''}
+`;
+
+/** The flow of ARGV[1] is added: its admission is complete (clears the lease ADMIT set). */
+const ADMITTED = `
+if redis.call('HGET', KEYS[1], 'admitting_job') == ARGV[1] then redis.call('HDEL', KEYS[1], 'admitting_job', 'admitting_until') end
+return 1
 `;
 
 /**
@@ -48,6 +68,7 @@ local h = KEYS[1]
 local job, outcome, gen, pv = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local f = redis.call('HMGET', h, 'in_flight', 'in_flight_checksum', 'pending_job', 'pending_checksum', 'pending_op')
 if f[1] ~= job then return {'stale', ''} end
+if redis.call('HGET', h, 'admitting_job') == job then redis.call('HDEL', h, 'admitting_job', 'admitting_until') end
 if outcome == 'DONE' then
   redis.call('HSET', h, 'completed_checksum', f[2], 'completed_generation', gen, 'pipeline_version', pv)
 elseif outcome == 'DELETED' then
@@ -66,7 +87,9 @@ return {'idle', ''}
 export type AdmitDecision =
   | { action: 'start'; jobId: string }
   | { action: 'park'; jobId: string; supersededJobId: string | null }
-  | { action: 'dup'; jobId: string }
+  | { action: 'dup'; jobId: string; admitting?: true }
+  /** The same content's admission was started by a submitter that died before adding the flow: finish it. */
+  | { action: 'resume'; jobId: string }
   | { action: 'unchanged'; completedJobId: string }
   | { action: 'absent' };
 
@@ -87,17 +110,29 @@ export interface LedgerEntry {
 export class Ledger {
   constructor(private readonly redis: Redis) {}
 
-  async admit(a: { documentId: string; checksum: string; pipelineVersion: string; force: boolean; op: 'ingest' | 'delete'; tag: string; sourceUri: string }): Promise<AdmitDecision> {
+  /**
+   * `leaseMs` > 0: a started admission holds a lease until `admitted()` (its flow is added). A submitter
+   * killed in between (reliability F23) leaves the version in flight with no flow; once the lease has
+   * lapsed, the next submission of the same content gets `resume` and finishes the admission under the
+   * same job id; before that it gets `dup` with `admitting` (try again after the lease).
+   */
+  async admit(a: { documentId: string; checksum: string; pipelineVersion: string; force: boolean; op: 'ingest' | 'delete'; tag: string; sourceUri: string; leaseMs?: number }): Promise<AdmitDecision> {
     const [action, job, other] = (await this.redis.eval(ADMIT, 1, keys.ledger(a.documentId), a.documentId, a.checksum,
-      a.pipelineVersion, a.force ? '1' : '0', a.op, a.tag, a.sourceUri)) as [string, string, string];
+      a.pipelineVersion, a.force ? '1' : '0', a.op, a.tag, a.sourceUri, String(a.leaseMs ?? 0))) as [string, string, string];
     await this.redis.multi().sadd(keys.tagDocuments(a.tag), a.documentId).sadd(keys.sourceTags(a.sourceUri), a.tag).exec();
     switch (action) {
       case 'start': return { action, jobId: job };
       case 'park': return { action, jobId: job, supersededJobId: other || null };
-      case 'dup': return { action, jobId: job };
+      case 'dup': return other === 'admitting' ? { action, jobId: job, admitting: true } : { action, jobId: job };
+      case 'resume': return { action, jobId: job };
       case 'unchanged': return { action, completedJobId: job };
       default: return { action: 'absent' };
     }
+  }
+
+  /** The admission of `jobId` is complete (its flow exists): releases its lease. */
+  async admitted(documentId: string, jobId: string): Promise<void> {
+    await this.redis.eval(ADMITTED, 1, keys.ledger(documentId), jobId);
   }
 
   /** Returns the job id of the parked version to start now, if any. */

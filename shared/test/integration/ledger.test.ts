@@ -63,4 +63,22 @@ describe('ledger: admission as a compare-and-set (real Redis)', () => {
     expect(await ledger.get(d)).to.deep.include({ completedGeneration: null, completedChecksum: null });
     expect(await ledger.admit(base(d, 'y'))).to.deep.equal({ action: 'start', jobId: `${d}-g3` });
   });
+  it('admission lease: a submitter that died before its flow is finished by the next one, under the same job id', async () => {
+    const d = documentId('t', 'cli://t/e.md');
+    const leased = { ...base(d, 'z'), leaseMs: 300 };
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'start', jobId: `${d}-g1` });
+    // The first submitter never calls admitted() (killed -9): within the lease the same content waits…
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'dup', jobId: `${d}-g1`, admitting: true });
+    await new Promise((r) => setTimeout(r, 350));
+    // …past it, one submitter takes the admission over (and holds a new lease), no new generation.
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'resume', jobId: `${d}-g1` });
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'dup', jobId: `${d}-g1`, admitting: true });
+    await ledger.admitted(d, `${d}-g1`);
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'dup', jobId: `${d}-g1` });
+    expect(await ledger.latestGeneration(d)).to.equal(1);
+    // Finishing clears it too; the next version starts g2 with its own lease.
+    await ledger.finish(d, `${d}-g1`, 1, 'DONE', 'p1');
+    expect(await ledger.admit({ ...leased, checksum: 'z2' })).to.deep.equal({ action: 'start', jobId: `${d}-g2` });
+    expect(await redis.hget(`ingest:ledger:${d}`, 'admitting_job')).to.equal(`${d}-g2`);
+  });
 });

@@ -79,7 +79,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     });
     config = loadConfig({ overrides: { ...overrides, redis: { url: redis.url } } });
   }
-  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, httpSources, s3Sources: s3 });
+  const system = await startEmbeddedSystem(config, token, logger, { computeElsewhere: f.processes, watcherProcess: f.processes, httpSources, s3Sources: s3 });
   let children: StageChildren | null = null;
   if (f.processes) {
     children = startStageChildren({
@@ -115,7 +115,7 @@ export async function upCommand(f: UpFlags): Promise<number> {
     ...s3.map((o) => `  s3         ${o.uri} (tag ${o.tag}, polled every ${config.s3Source?.pollIntervalMs ?? 5000} ms)`),
     ...httpSources.map((o) => `  http       ${o.url} (tag ${o.tag})`),
     `  reports    ${path.join(config.reportsDir, 'ingest')}`,
-    `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each as child processes (ingest-<stage>); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
+    `  processes  ${children ? `parse, extract, embed × ${f.computeProcesses ?? 1} each and the spool watcher as child processes (ingest-<stage>, ingest-watcher); stores in this one (pid ${process.pid})` : `one (pid ${process.pid})`}`,
     `Ctrl-C stops it.`,
     '',
   ].join('\n'));
