@@ -1,5 +1,5 @@
 // `npm run bench` (DESIGN §14): ratios taken in one run on this machine. Writes reports/bench/<ts>.json,
-// .md and .svg. Direct and pipeline runs are interleaved, medians of 3 after a warm-up.
+// .md and .svg. Direct, pipeline and LangChain.js runs are interleaved, medians of 3 after a warm-up.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +10,8 @@ import { spawnRedis } from '../../services/cli/src/redis-server.js';
 import { redisDocsCorpus, syntheticCorpus } from './corpus.js';
 import { runDirect, runDirectTwoProcesses, runPipeline, type RunResult } from './runners.js';
 import { barChartSvg } from './chart.js';
+import { benchPostgresUrl, runLangChain, type LangChainRun } from './langchain.js';
+import { runPipelineRerun } from './rerun.js';
 
 const IN_FLIGHT = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -18,6 +20,8 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0; };
 const rate = (r: RunResult) => r.done / r.seconds;
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+const lcRate = (r: LangChainRun) => r.docs / r.first.seconds;
+const lcOptions = { postgresUrl: benchPostgresUrl(), dimensions: 384 };
 
 const redisDir = await mkdtemp(path.join(os.tmpdir(), 'bench-redis-'));
 const redis = await spawnRedis({ binary: 'redis-server', dir: redisDir, password: 'bench' });
@@ -27,19 +31,24 @@ try {
   log(`warm-up`);
   await runDirect(synthetic.slice(0, 30), redis.url, IN_FLIGHT);
   await runPipeline(synthetic.slice(0, 30), redis.url, undefined, 1);
+  // The LangChain baseline needs the PostgreSQL its record manager lives in; without one it is reported as not measured.
+  const lcUnavailable = await runLangChain(synthetic.slice(0, 30), lcOptions).then(() => null, (e: Error) => `LangChain baseline not run: ${e.message} (PostgreSQL at ${lcOptions.postgresUrl.replace(/\/\/[^@]*@/, '//')}; set BENCH_POSTGRES_URL)`);
+  if (lcUnavailable) log(lcUnavailable);
 
   const direct: RunResult[] = [];
   const direct2: RunResult[] = [];
   const pipeline: RunResult[] = [];
   const pipeline2: RunResult[] = [];
   const inProcess: RunResult[] = [];
+  const langchain: LangChainRun[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT));
     pipeline.push(await runPipeline(synthetic, redis.url, undefined, 1));
     pipeline2.push(await runPipeline(synthetic, redis.url, undefined, 2));
     direct2.push(await runDirectTwoProcesses(synthetic, redis.url, IN_FLIGHT));
     inProcess.push(await runPipeline(synthetic, redis.url));
-    log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)}, pipeline(1/stage) ${rate(pipeline.at(-1)!).toFixed(1)}, pipeline(2/stage) ${rate(pipeline2.at(-1)!).toFixed(1)}, direct×2 processes ${rate(direct2.at(-1)!).toFixed(1)}, pipeline in one process ${rate(inProcess.at(-1)!).toFixed(1)} docs/s`);
+    if (!lcUnavailable) langchain.push(await runLangChain(synthetic, lcOptions));
+    log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)}, pipeline(1/stage) ${rate(pipeline.at(-1)!).toFixed(1)}, pipeline(2/stage) ${rate(pipeline2.at(-1)!).toFixed(1)}, direct×2 processes ${rate(direct2.at(-1)!).toFixed(1)}, pipeline in one process ${rate(inProcess.at(-1)!).toFixed(1)}, LangChain index() ${langchain.length ? lcRate(langchain.at(-1)!).toFixed(1) : '-'} docs/s`);
   }
   const directRate = median(direct.map(rate));
   const pipelineRate = median(pipeline.map(rate));
@@ -47,13 +56,36 @@ try {
   const direct2Rate = median(direct2.map(rate));
   const inProcessRate = median(inProcess.map(rate));
 
-  let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number } | null = null;
+  let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number; langchain_docs_per_s: number | null } | null = null;
+  const lcRedisDocs: LangChainRun[] = [];
   if (redisDocs) {
-    const d = await runDirect(redisDocs, redis.url, IN_FLIGHT);
-    const p = await runPipeline(redisDocs, redis.url, undefined, 1);
-    corpus = { docs: redisDocs.length, direct_docs_per_s: rate(d), pipeline_docs_per_s: rate(p) };
-    log(`redis-docs: direct ${rate(d).toFixed(1)}, pipeline ${rate(p).toFixed(1)} docs/s`);
+    // Interleaved rounds here too: the peer ratio is headlined on this corpus.
+    const d: RunResult[] = [];
+    const p: RunResult[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      d.push(await runDirect(redisDocs, redis.url, IN_FLIGHT));
+      p.push(await runPipeline(redisDocs, redis.url, undefined, 1));
+      if (!lcUnavailable) lcRedisDocs.push(await runLangChain(redisDocs, lcOptions));
+      log(`redis-docs round ${i + 1}: direct ${rate(d.at(-1)!).toFixed(1)}, pipeline ${rate(p.at(-1)!).toFixed(1)}, LangChain index() ${lcRedisDocs.length ? lcRate(lcRedisDocs.at(-1)!).toFixed(1) : '-'} docs/s`);
+    }
+    corpus = { docs: redisDocs.length, direct_docs_per_s: median(d.map(rate)), pipeline_docs_per_s: median(p.map(rate)), langchain_docs_per_s: lcRedisDocs.length ? median(lcRedisDocs.map(lcRate)) : null };
   }
+  const langchainRate = langchain.length ? median(langchain.map(lcRate)) : null;
+
+  // The second-run case: everything again, unchanged. The pipeline answers SKIPPED at admission;
+  // index() re-hashes every chunk and asks the record manager.
+  const rerunCorpus = redisDocs ?? synthetic;
+  const pipelineRerun = await runPipelineRerun(rerunCorpus, redis.url);
+  const lcRerun = rerunCorpus === redisDocs ? lcRedisDocs : langchain;
+  const secondRun = {
+    corpus: redisDocs ? 'redis-docs' : 'synthetic', docs: rerunCorpus.length,
+    pipeline: { seconds: pipelineRerun.rerunSeconds, skipped: pipelineRerun.rerunSkipped },
+    langchain: lcRerun.length ? {
+      seconds: median(lcRerun.map((r) => r.rerun.seconds)), chunks: lcRerun[0]!.rerun.chunks,
+      skipped: median(lcRerun.map((r) => r.rerun.result.numSkipped)), re_added: median(lcRerun.map((r) => r.rerun.result.numAdded)),
+    } : null,
+  };
+  log(`second run, unchanged (${secondRun.corpus}): pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped}/${secondRun.docs} SKIPPED), LangChain ${secondRun.langchain ? `${secondRun.langchain.seconds.toFixed(2)} s (${secondRun.langchain.skipped}/${secondRun.langchain.chunks} chunks skipped, ${secondRun.langchain.re_added} re-added)` : '-'}`);
 
   const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2);
   log(`open loop at ${(pipelineRate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms`);
@@ -65,23 +97,35 @@ try {
   const result = {
     generated_at: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
-    versions: { node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb') },
+    versions: {
+      node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb'),
+      postgres: langchain[0]?.postgresVersion ?? null, langchain_core: await pkg('@langchain/core'), langchain_textsplitters: await pkg('@langchain/textsplitters'), langchain_community: await pkg('@langchain/community'),
+    },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
     method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
-    docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate },
+    docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
       pipeline_vs_direct: pipelineRate / directRate,
-      pipeline_vs_langchain: null,
+      // Headlined on redis-docs (real Markdown); the synthetic figure alongside.
+      pipeline_vs_langchain: corpus?.langchain_docs_per_s ? corpus.pipeline_docs_per_s / corpus.langchain_docs_per_s : langchainRate ? pipelineRate / langchainRate : null,
+      pipeline_vs_langchain_corpus: corpus?.langchain_docs_per_s ? 'redis-docs' : 'synthetic',
+      pipeline_vs_langchain_synthetic: langchainRate ? pipelineRate / langchainRate : null,
       scaling_efficiency: (pipeline2Rate / pipelineRate) / (direct2Rate / directRate),
     },
-    not_measured: {
-      pipeline_vs_langchain: 'LangChain.js index() baseline not built yet',
+    not_measured: lcUnavailable ? { pipeline_vs_langchain: lcUnavailable } : {},
+    langchain: {
+      setup: 'index() from @langchain/core/indexing, default batchSize 100, cleanup "incremental", sourceIdKey "source"; PostgresRecordManager (@langchain/community, the SQL record manager of LangChain\'s indexing docs) on PostgreSQL over loopback, a fresh schema per run; MarkdownTextSplitter with its defaults (chunkSize 1000, overlap 200); LanceDB via LangChain\'s integration code plus ids + delete; the same hashing embedder (384 dims). One process, one batch at a time (index() awaits each batch, as documented). Timed from raw Markdown strings to stored vectors, like the pipeline. It builds no graph, extracts no entities and runs no verify; the pipeline does all three',
+      chunks_per_doc: { synthetic: langchain.length ? langchain[0]!.first.chunks / SYNTHETIC : null, redis_docs: lcRedisDocs.length && redisDocs ? lcRedisDocs[0]!.first.chunks / redisDocs.length : null },
     },
+    second_run: secondRun,
     latency_ms: { p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipeline2Rate / 2 },
     big_doc: { seconds: big.seconds, status: big.status, sections: big.sections, peak_rss_mb_compute: big.peak_rss_mb, peak_rss_mb_store: big.peak_rss_mb, note: 'one process holds compute and stores in the embedded default' },
     redis_commands_per_doc: median(pipeline.map((r) => r.redisCommands / r.docs)),
     redis_commands_per_doc_direct: median(direct.map((r) => r.redisCommands / r.docs)),
-    runs: { direct, direct2, pipeline: pipeline.map((r) => ({ ...r, latenciesMs: undefined })), pipeline2: pipeline2.map((r) => ({ ...r, latenciesMs: undefined })) },
+    runs: {
+      direct, direct2, pipeline: pipeline.map((r) => ({ ...r, latenciesMs: undefined })), pipeline2: pipeline2.map((r) => ({ ...r, latenciesMs: undefined })),
+      langchain_synthetic: langchain, langchain_redis_docs: lcRedisDocs, pipeline_rerun: pipelineRerun,
+    },
   };
   const stamp = result.generated_at.replace(/[:.]/g, '-');
   const dir = path.join(REPO_ROOT, 'reports/bench');
@@ -91,8 +135,16 @@ try {
     { label: 'direct (synthetic)', value: directRate }, { label: 'pipeline, 1 proc/stage', value: pipelineRate },
     { label: 'direct, 2 processes', value: direct2Rate }, { label: 'pipeline, 2 proc/stage', value: pipeline2Rate },
     { label: 'pipeline, one process', value: inProcessRate },
+    ...(langchainRate ? [{ label: 'LangChain index()', value: langchainRate }] : []),
     ...(corpus ? [{ label: 'direct (redis-docs)', value: corpus.direct_docs_per_s }, { label: 'pipeline (redis-docs)', value: corpus.pipeline_docs_per_s }] : []),
+    ...(corpus?.langchain_docs_per_s ? [{ label: 'LangChain (redis-docs)', value: corpus.langchain_docs_per_s }] : []),
   ]);
+  const lc = result.langchain;
+  const lcRows = lcUnavailable ? [`| pipeline ÷ LangChain.js | not measured: ${lcUnavailable} |`] : [
+    `| pipeline ÷ LangChain.js index() (redis-docs / synthetic) | **${corpus?.langchain_docs_per_s ? (corpus.pipeline_docs_per_s / corpus.langchain_docs_per_s).toFixed(3) : '-'}** / **${result.ratios.pipeline_vs_langchain_synthetic!.toFixed(3)}** (research R2: floor ≥ 0.12, target ≥ 0.40 with a hashing embedder) |`,
+    `| docs/s LangChain.js index() (synthetic / redis-docs) | ${langchainRate!.toFixed(1)} / ${corpus?.langchain_docs_per_s?.toFixed(1) ?? '-'}; chunks per doc ${lc.chunks_per_doc.synthetic?.toFixed(1)} / ${lc.chunks_per_doc.redis_docs?.toFixed(1) ?? '-'} |`,
+    `| second run, nothing changed (${secondRun.corpus}, ${secondRun.docs} docs) | pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped} SKIPPED at admission); LangChain index() ${secondRun.langchain!.seconds.toFixed(2)} s (${secondRun.langchain!.skipped} of ${secondRun.langchain!.chunks} chunks skipped, ${secondRun.langchain!.re_added} deleted and re-added: incremental cleanup runs per batch of 100, so a document whose chunks straddle a batch boundary loses its later chunks and re-embeds them, langchain-ai/langchain#32612) |`,
+  ];
   await writeFile(path.join(dir, `${stamp}.svg`), svg);
   await writeFile(path.join(dir, `${stamp}.md`), [
     `# Benchmark ${result.generated_at}`, '', `![docs per second](${stamp}.svg)`, '',
@@ -105,10 +157,11 @@ try {
     `| Redis commands per document (pipeline / direct) | ${result.redis_commands_per_doc.toFixed(0)} / ${result.redis_commands_per_doc_direct.toFixed(0)} |`,
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
-    `| pipeline ÷ LangChain.js | not measured: ${result.not_measured.pipeline_vs_langchain} |`,
+    ...lcRows,
     '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}.`, '',
+    ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '']),
   ].join('\n'));
-  process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, second_run: result.second_run, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);
 } finally {
   await redis.stop();
 }

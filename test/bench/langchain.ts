@@ -112,6 +112,7 @@ export interface LangChainRun {
   readonly rows: number;
   /** Distinct `source` values among the stored rows (every document reached the store). */
   readonly sources: number;
+  readonly postgresVersion: string;
 }
 
 export interface LangChainOptions {
@@ -148,7 +149,8 @@ export async function runLangChain(docs: readonly BenchDoc[], options: LangChain
     const rerun = await pass();
     const table = vectorStore.openTable();
     const sources = table ? new Set((await table.query().select(['source']).toArray()).map((r) => String(r.source))).size : 0;
-    return { docs: docs.length, first, rerun, rows: await vectorStore.rows(), sources };
+    const postgresVersion = String((await recordManager.pool.query('SHOW server_version')).rows[0]?.server_version);
+    return { docs: docs.length, first, rerun, rows: await vectorStore.rows(), sources, postgresVersion };
   } finally {
     await recordManager.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await recordManager.end();
