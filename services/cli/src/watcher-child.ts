@@ -18,7 +18,8 @@ export function startWatcherChild(o: { dirs: readonly string[]; env: NodeJS.Proc
   let child: ChildProcess;
   let stopping = false;
   const launch = (restarts: number) => {
-    child = spawn(process.execPath, [...process.execArgv, entry, ...o.dirs], { env: o.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // The IPC channel is the child's lifeline, as for the compute children: if `up` dies, it stops.
+    child = spawn(process.execPath, [...process.execArgv, entry, ...o.dirs], { env: o.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('exit', (code, signal) => {
       if (stopping) return;
       o.logger.warn('watcher process exited; restarting', { code, signal, restarts });

@@ -35,3 +35,6 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+// The parent (`ingestctl up`) went away, however it died: stop rather than admit on as an orphan.
+process.once('disconnect', () => void stop());
+process.channel?.unref();
