@@ -140,8 +140,9 @@ export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, r
 }
 
 /** Waits until every compute stage has `count` BullMQ workers connected (so timing starts warm). */
-async function waitForWorkers(redis: Redis, count: number): Promise<void> {
+export async function waitForWorkers(connection: Redis | string, count: number): Promise<void> {
   const { Queue } = await import('bullmq');
+  const redis = typeof connection === 'string' ? new Redis(connection) : connection;
   const queues = ['parse', 'extract', 'embed'].map((s) => new Queue(s, { connection: redis, prefix: '{ingest}' }));
   try {
     for (let i = 0; i < 600; i++) {
@@ -152,6 +153,7 @@ async function waitForWorkers(redis: Redis, count: number): Promise<void> {
     throw new Error('compute-stage processes did not start');
   } finally {
     await Promise.all(queues.map((q) => q.close()));
+    if (typeof connection === 'string') redis.disconnect();
   }
 }
 

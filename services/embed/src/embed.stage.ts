@@ -33,7 +33,10 @@ export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = asyn
   const existing = await deps.vectors.existingHashes(job.documentId, deps.embedder.version);
   const todo = parsed.sections.filter((s) => existing.get(s.id) !== s.contentHash);
 
-  const vectors: number[][] = [];
+  // Packed as they arrive: 9k sections as number[][] held ~28 MB of boxed arrays until the end.
+  const dims = deps.embedder.dimensions;
+  const packed = new Float32Array(todo.length * dims);
+  let filled = 0;
   for (let i = 0; i < todo.length; i += deps.batchSize) {
     const batch = todo.slice(i, i + deps.batchSize);
     const out = await deps.embedder.embed(batch.map((s) => embeddingInput(s, parsed.title)), { signal: ctx.signal });
@@ -41,10 +44,11 @@ export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = asyn
       throw new PermanentError(ErrorCode.BadEmbedding, `the embedder returned ${out.length} vectors for ${batch.length} texts`);
     }
     for (const v of out) {
-      if (v.length !== deps.embedder.dimensions || v.some((x) => !Number.isFinite(x))) {
-        throw new PermanentError(ErrorCode.BadEmbedding, `a vector has ${v.length} dimensions (expected ${deps.embedder.dimensions}) or a non-finite value`);
+      if (v.length !== dims || v.some((x) => !Number.isFinite(x))) {
+        throw new PermanentError(ErrorCode.BadEmbedding, `a vector has ${v.length} dimensions (expected ${dims}) or a non-finite value`);
       }
-      vectors.push(v);
+      packed.set(v, filled * dims);
+      filled++;
     }
     if (todo.length > deps.batchSize) await ctx.progress(Math.round(((i + batch.length) / todo.length) * 100), 'embedding');
   }
@@ -52,7 +56,7 @@ export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = asyn
     embeddingVersion: deps.embedder.version,
     dimensions: deps.embedder.dimensions,
     ids: todo.map((s) => s.id),
-    data: packVectors(vectors, deps.embedder.dimensions),
+    data: packVectors(packed),
   };
   await deps.artifacts.putJson(artifactKeys.embeddings(job.jobId), artifact);
   return { v: 1, embeddingVersion: deps.embedder.version, counts: { embedded: todo.length, reused: parsed.sections.length - todo.length } };

@@ -1,6 +1,5 @@
-import {
-  DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import { TieredArtifactStore, type BlobTier } from './artifact-store.js';
 import { s3ClientConfigFromEnv } from '../util/s3.js';
@@ -8,8 +7,16 @@ import { s3ClientConfigFromEnv } from '../util/s3.js';
 /** Kept under these names for callers of the artifact store; one implementation in util/s3.ts. */
 export { s3ClientConfigFromEnv as artifactS3ClientConfigFromEnv, parseS3Uri as parseArtifactS3Uri } from '../util/s3.js';
 
+/**
+ * The AWS SDK (~27 MB resident) is loaded when an S3 artifact store is built, not with this module:
+ * every process imports @ingest/shared, few of them use S3 artifacts.
+ */
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdkModule: Sdk | undefined;
+const sdk = (): Sdk => (sdkModule ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as Sdk);
+
 const isNoSuchKey = (e: unknown) =>
-  e instanceof S3ServiceException && (e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
+  e instanceof sdk().S3ServiceException && (e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404);
 
 export interface S3ArtifactStoreOptions {
   readonly bucket: string;
@@ -30,13 +37,14 @@ export class S3ArtifactStore extends TieredArtifactStore {
   readonly client: S3Client;
 
   constructor(redis: Redis, o: S3ArtifactStoreOptions) {
-    const client = new S3Client(o.client ?? s3ClientConfigFromEnv());
+    const client = new (sdk().S3Client)(o.client ?? s3ClientConfigFromEnv());
     super(redis, '', o.redisMaxBytes, o.ttlSeconds, s3BlobTier(client, o.bucket, o.prefix ?? ''));
     this.client = client;
   }
 }
 
 function s3BlobTier(client: S3Client, bucket: string, rawPrefix: string): BlobTier {
+  const { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } = sdk();
   const prefix = rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`;
   return {
     async write(key, body) {

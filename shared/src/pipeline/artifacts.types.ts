@@ -26,10 +26,9 @@ export interface EmbeddingsArtifact {
   readonly data: string;
 }
 
-export function packVectors(vectors: readonly (readonly number[])[], dimensions: number): string {
-  const buf = new Float32Array(vectors.length * dimensions);
-  vectors.forEach((v, i) => buf.set(v, i * dimensions));
-  return Buffer.from(buf.buffer).toString('base64');
+/** Vectors laid end to end (count × dimensions) → the artifact's base64 form. */
+export function packVectors(packed: Float32Array): string {
+  return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64');
 }
 
 export function unpackVectors(data: string, count: number, dimensions: number): number[][] {

@@ -5,10 +5,10 @@ import type { GraphStore } from '../ports/graph-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import { HashEmbedder } from '../adapters/embedder/hash-embedder.js';
 import { HttpEmbedder } from '../adapters/embedder/http-embedder.js';
-import { LadybugGraphStore } from '../adapters/graph/ladybug-graph-store.js';
-import { Neo4jGraphStore } from '../adapters/graph/neo4j-graph-store.js';
-import { LanceVectorStore } from '../adapters/vector/lancedb-vector-store.js';
-import { QdrantVectorStore } from '../adapters/vector/qdrant-vector-store.js';
+
+// The store adapters are imported when a store is opened, not with this module: their drivers (LanceDB,
+// LadybugDB, neo4j-driver, the Qdrant client) cost ~90 MB of resident memory, and the compute-stage
+// processes, which open no store, should not carry it (DESIGN §14: ≤ 256 MB per compute process).
 
 /** A missing deployment fact: the process cannot start (the message names the variable, never a secret). */
 const missing = (variable: string, what: string): Error => new Error(`CONFIG: ${what} needs ${variable}`);
@@ -16,9 +16,12 @@ const missing = (variable: string, what: string): Error => new Error(`CONFIG: ${
 /** One factory per port, an exhaustive switch on the configured kind (research/style.md B4). */
 export async function openGraphStore(config: AppConfig): Promise<GraphStore> {
   switch (config.graph.kind) {
-    case 'ladybug':
+    case 'ladybug': {
+      const { LadybugGraphStore } = await import('../adapters/graph/ladybug-graph-store.js');
       return LadybugGraphStore.open(path.join(config.dataDir, 'graph'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1024 * 1024 });
+    }
     case 'neo4j': {
+      const { Neo4jGraphStore } = await import('../adapters/graph/neo4j-graph-store.js');
       const { neo4jUri, neo4jUser, neo4jPassword } = config.secrets;
       if (!neo4jUri) throw missing('NEO4J_URI', 'the Neo4j graph store');
       const o = config.graph.neo4j;
@@ -34,9 +37,12 @@ export async function openGraphStore(config: AppConfig): Promise<GraphStore> {
 
 export async function openVectorStore(config: AppConfig): Promise<VectorStore> {
   switch (config.vector.kind) {
-    case 'lancedb':
+    case 'lancedb': {
+      const { LanceVectorStore } = await import('../adapters/vector/lancedb-vector-store.js');
       return LanceVectorStore.open(path.join(config.dataDir, 'vectors'), config.embedder.dimensions);
+    }
     case 'qdrant': {
+      const { QdrantVectorStore } = await import('../adapters/vector/qdrant-vector-store.js');
       const { qdrantUrl, qdrantApiKey } = config.secrets;
       if (!qdrantUrl) throw missing('QDRANT_URL', 'the Qdrant vector store');
       const o = config.vector.qdrant;
