@@ -23,6 +23,7 @@ const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const lcRate = (r: LangChainRun) => r.docs / r.first.seconds;
 const lcOptions = { postgresUrl: benchPostgresUrl(), dimensions: 384 };
 
+const benchStarted = performance.now();
 const redisDir = await mkdtemp(path.join(os.tmpdir(), 'bench-redis-'));
 const redis = await spawnRedis({ binary: 'redis-server', dir: redisDir, password: 'bench' });
 try {
@@ -102,6 +103,7 @@ try {
       postgres: langchain[0]?.postgresVersion ?? null, langchain_core: await pkg('@langchain/core'), langchain_textsplitters: await pkg('@langchain/textsplitters'), langchain_community: await pkg('@langchain/community'),
     },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
+    bench_seconds: 0,
     method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
     docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
@@ -127,6 +129,7 @@ try {
       langchain_synthetic: langchain, langchain_redis_docs: lcRedisDocs, pipeline_rerun: pipelineRerun,
     },
   };
+  result.bench_seconds = Math.round((performance.now() - benchStarted) / 1000);
   const stamp = result.generated_at.replace(/[:.]/g, '-');
   const dir = path.join(REPO_ROOT, 'reports/bench');
   await mkdir(dir, { recursive: true });
@@ -158,7 +161,7 @@ try {
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
     ...lcRows,
-    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}.`, '',
+    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
     ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '']),
   ].join('\n'));
   process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, second_run: result.second_run, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);

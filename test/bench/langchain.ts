@@ -64,7 +64,7 @@ export class IndexableLanceDB extends VectorStore {
     if (vectors.length !== documents.length) throw new Error('Vectors and documents must have the same length');
     const data = documents.map((d, i) => ({ ...d.metadata, id: options?.ids?.[i] ?? '', vector: vectors[i]!, text: d.pageContent }));
     if (!this.table) {
-      this.table = await (await connect(this.args.uri)).createTable(this.args.tableName, data, { mode: 'overwrite' });
+      this.table = await (await connect(this.args.uri)).createTable(this.args.tableName, data, { mode: 'create' });
       return;
     }
     await this.table.add(data);
