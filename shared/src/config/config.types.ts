@@ -85,6 +85,8 @@ export interface AppConfig {
     readonly maxRetries?: number;
     /** HTTP embedder: send `dimensions` in the request (OpenAI text-embedding-3 models shorten vectors). */
     readonly requestDimensions?: boolean;
+    /** HTTP embedder: requests per second for all processes together (the provider's limit); unset = no pacing. */
+    readonly maxRequestsPerSecond?: number;
   };
   readonly graph: {
     readonly kind: 'ladybug' | 'neo4j';

@@ -21,6 +21,8 @@ export const ErrorCode = {
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreWriteFailed: 'STORE_WRITE_FAILED',
   EmbedderUnavailable: 'EMBEDDER_UNAVAILABLE',
+  /** The embedder answered 2xx with a body that is not JSON (truncated, a proxy's HTML page). */
+  EmbedderBadResponse: 'EMBEDDER_BAD_RESPONSE',
   RateLimited: 'RATE_LIMITED',
   BadRequest: 'BAD_REQUEST',
   NotFound: 'NOT_FOUND',

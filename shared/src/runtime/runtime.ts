@@ -8,6 +8,8 @@ import type { GraphStore } from '../ports/graph-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import { hybridQuery, type QueryAnswer } from '../retrieval/hybrid.js';
 import { createEmbedder, openGraphStore, openVectorStore } from './stores.js';
+import { HttpEmbedder } from '../adapters/embedder/http-embedder.js';
+import { redisPauseGate } from '../adapters/embedder/redis-pause-gate.js';
 import type { StageWorkerOptions } from '../queue/stage-worker.js';
 import { GRAPH_WRITE_OPS, IngestMetrics, VECTOR_WRITE_OPS } from '../metrics/metrics.js';
 import { publishStoreLatency } from '../backpressure/latency.js';
@@ -54,6 +56,11 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
   const workerRedis = createRedis(config.redis.url, 'worker', `${service}-worker`, onRedisError);
   const redis = createRedis(config.redis.url, 'producer', service, onRedisError);
   const embedder = createEmbedder(config);
+  // A 429's Retry-After pauses every process that calls this embedder, not only the refused one, and the
+  // configured request rate is one budget for all of them.
+  if (embedder instanceof HttpEmbedder) {
+    embedder.sharePauses(redisPauseGate(redis, config.embedder.url!, config.embedder.model!, config.embedder.maxRequestsPerSecond));
+  }
   const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
   const [graph, vectors] = options.stores ? [options.stores.graph, options.stores.vectors] : await Promise.all([
     openGraphStore(config).then((g) => metrics.timeStoreWrites(publishStoreLatency(g, 'graph', GRAPH_WRITE_OPS, redis, config.backpressure), config.graph.kind, GRAPH_WRITE_OPS)),

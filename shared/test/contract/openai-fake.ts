@@ -26,6 +26,8 @@ export type Plan =
 export class FakeOpenAI {
   readonly seen: Seen[] = [];
   readonly plans: Plan[] = [];
+  /** Consulted when no plan is queued: a standing misbehaviour (rate limit, 5xx bursts, garbage for marked inputs). */
+  policy?: (body: Seen['body']) => Plan | undefined;
   private server!: Server;
   private readonly model = new HashEmbedder({ dimensions: DIMS });
   url = '';
@@ -46,7 +48,7 @@ export class FakeOpenAI {
     for await (const c of req) chunks.push(c as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Seen['body'];
     this.seen.push({ authorization: req.headers.authorization, path: req.url ?? '', body });
-    const plan = this.plans.shift();
+    const plan = this.plans.shift() ?? this.policy?.(body);
     if (plan?.kind === 'hang') return; // never answers; the client's timeout must fire
     if (plan?.kind === 'status') {
       res.writeHead(plan.status, { 'content-type': 'application/json', ...plan.headers });

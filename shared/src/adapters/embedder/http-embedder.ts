@@ -9,8 +9,16 @@
  *   wait, and the call rejects with the signal's reason.
  * - 429 → RateLimitedError carrying the server's Retry-After (seconds or an HTTP date; `retry-after-ms`
  *   wins when present), so the worker adapter can rate-limit the queue instead of burning an attempt.
+ *   Until that time has passed this embedder sends nothing: every call (other jobs already active in this
+ *   process, retries of a 5xx) fails at once with a RateLimitedError for the time left, instead of spending
+ *   a request the server will refuse (refused requests count against the limit too). With a shared
+ *   PauseGate (Redis, set by openRuntime) the pause holds for every process calling the same embedder: the
+ *   embed stage and the verify/query side share one provider limit.
  * - 5xx, 408, timeouts and network errors are retried here with exponential backoff and jitter
  *   (`maxRetries` times), then surface as RetryableError(EMBEDDER_UNAVAILABLE): the job retries later.
+ * - A 2xx whose body is not JSON (truncated, an HTML page from a proxy) is retried the same way and ends as
+ *   RetryableError(EMBEDDER_BAD_RESPONSE): a cut answer is what a reset connection or a proxy's buffer limit
+ *   produces, and it usually heals; one that never does fails its document after the job's attempts.
  * - Other 4xx (bad request, unknown model, bad key) → PermanentError: retrying cannot help.
  * - A vector of the wrong size, a non-finite value (`NaN` is not even JSON), a missing index or the wrong
  *   number of vectors → PermanentError(BAD_EMBEDDING).
@@ -83,8 +91,25 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A failure worth retrying inside the call (5xx, 408, timeout, network). */
-class Transient extends Error {}
+/** A pause after a 429 shared by every process that calls the embedder (one provider limit for all). */
+export interface PauseGate {
+  /** Milliseconds left of the current pause; 0 when none. */
+  remaining(): Promise<number>;
+  /** Pauses for `ms` from now, unless a longer pause is already set. */
+  pause(ms: number): Promise<void>;
+  /** Takes a slot of the configured request rate (all processes together): 0 = go, else ms until the next slot. */
+  acquire?(): Promise<number>;
+}
+
+/** Waiting longer than this for a rate slot hands the job back to the queue (rate-limited) instead. */
+const MAX_SLOT_WAIT_MS = 2000;
+
+/** A failure worth retrying inside the call (5xx, 408, timeout, network, an answer that is not JSON). */
+class Transient extends Error {
+  constructor(message: string, readonly code: string = ErrorCode.EmbedderUnavailable) {
+    super(message);
+  }
+}
 
 export class HttpEmbedder implements Embedder {
   readonly version: string;
@@ -97,6 +122,9 @@ export class HttpEmbedder implements Embedder {
   private readonly maxBackoffMs: number;
   private readonly defaultRetryAfterMs: number;
   private readonly closing = new AbortController();
+  /** Epoch ms before which the server asked not to be called (its last 429's Retry-After). */
+  private pausedUntil = 0;
+  private gate: PauseGate | undefined;
 
   constructor(private readonly options: HttpEmbedderOptions) {
     let url: URL;
@@ -126,6 +154,28 @@ export class HttpEmbedder implements Embedder {
     this.defaultRetryAfterMs = options.defaultRetryAfterMs ?? 1000;
   }
 
+  /** Shares the 429 pause with other processes (openRuntime passes a Redis gate). */
+  sharePauses(gate: PauseGate): void {
+    this.gate = gate;
+  }
+
+  /** Ms left of a pause this process or (through the gate) another one was asked for; a gate error counts as none. */
+  private async pauseLeft(): Promise<number> {
+    const local = this.pausedUntil - Date.now();
+    if (local > 0 || !this.gate) return Math.max(0, local);
+    return this.gate.remaining().catch(() => 0);
+  }
+
+  private async throwIfPaused(): Promise<void> {
+    const wait = await this.pauseLeft();
+    if (wait > 0) throw new RateLimitedError(wait, `embedder ${this.options.model} asked for a pause (429); ${wait} ms left`);
+  }
+
+  /** A slot of the shared request rate (embedder.maxRequestsPerSecond); without a gate or on a gate error, go. */
+  private async slot(): Promise<number> {
+    return this.gate?.acquire ? this.gate.acquire().catch(() => 0) : 0;
+  }
+
   async embed(texts: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number[][]> {
     const signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
     signal.throwIfAborted();
@@ -139,26 +189,32 @@ export class HttpEmbedder implements Embedder {
 
   /** One batch, with retries of transient failures. */
   private async embedBatch(input: string[], signal: AbortSignal): Promise<number[][]> {
-    let lastProblem = '';
+    let lastProblem = new Transient('');
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
         return await this.request(input, signal);
       } catch (error) {
         if (!(error instanceof Transient)) throw error;
-        lastProblem = error.message;
+        lastProblem = error;
         if (attempt >= this.maxRetries) break;
         const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
       }
     }
     throw new RetryableError(
-      ErrorCode.EmbedderUnavailable,
-      `embedder ${this.options.model}: ${lastProblem} (after ${this.maxRetries + 1} attempts)`,
+      lastProblem.code,
+      `embedder ${this.options.model}: ${lastProblem.message} (after ${this.maxRetries + 1} attempts)`,
     );
   }
 
   private async request(input: string[], signal: AbortSignal): Promise<number[][]> {
+    await this.throwIfPaused();
+    for (let slot = await this.slot(); slot > 0; slot = await this.slot()) {
+      if (slot > MAX_SLOT_WAIT_MS) throw new RateLimitedError(slot, `embedder ${this.options.model}: next request slot in ${slot} ms`);
+      await sleep(slot, signal);
+    }
+    await this.throwIfPaused(); // a 429 may have arrived while this request waited for its slot
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const body = JSON.stringify({
@@ -182,6 +238,8 @@ export class HttpEmbedder implements Embedder {
 
     if (response.status === 429) {
       const ms = retryAfterMs(response.headers) ?? this.defaultRetryAfterMs;
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+      await this.gate?.pause(ms).catch(() => undefined);
       throw new RateLimitedError(ms, `embedder ${this.options.model} is rate-limited (429); retry after ${ms} ms`);
     }
     if (response.status >= 500 || response.status === 408) {
@@ -206,7 +264,7 @@ export class HttpEmbedder implements Embedder {
     } catch {
       // NaN and Infinity are not JSON; a server that prints them produced a broken vector, not a broken reply.
       if (/[[,:]\s*-?(NaN|Infinity)\b/.test(text)) throw bad('a vector contains NaN or Infinity');
-      throw new Transient(`the answer is not JSON: ${snippet(text, this.options.apiKey)}`);
+      throw new Transient(`the answer is not JSON: ${snippet(text, this.options.apiKey)}`, ErrorCode.EmbedderBadResponse);
     }
     const data = (json as { data?: unknown } | null)?.data;
     if (!Array.isArray(data)) throw bad('the answer has no data array');
