@@ -84,6 +84,8 @@ export class FaultProxy {
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
   get currentMode(): FaultMode { return this.mode; }
+  /** Connections open now. */
+  get open(): number { return this.conns.size; }
 
   setTarget(port: number): void {
     this.target = port;
