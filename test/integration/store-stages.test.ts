@@ -73,4 +73,22 @@ describe('graph → vector → verify stages over real stores', function () {
     expect(again.ready_for_queries).to.equal(false);
     expect(reports.at(-1)?.parity.missing_in_vector).to.deep.equal([victim]);
   });
+
+  it('verify answers its title and sample queries without expanding the evidence through the graph', async () => {
+    const j = job('cli://st/expand.md', 1);
+    latestGeneration = 1;
+    await putParsed(f, j, sectionsOf(j.documentId, [['Replication setup', 'configure a replica of the primary'], ['Failover', 'promote the replica']]));
+    await run(j);
+    const expanded: string[][] = [];
+    const graph = { expand: async (ids: readonly string[]) => { expanded.push([...ids]); return f.graph.expand(ids); } };
+    await verifyStage({ job: j, upstream: { v: 1, counts: {} } }, {
+      graph: f.graph, vectors: f.vectors, query: (q, o) => hybridQuery({ ...f, graph }, q, { ...o, legK: 10, rrfK: 60 }),
+      sampleQueries: () => [{ q: 'promote the replica', expect_source: 'expand.md' }], selfQueryTopK: 5, pipelineVersion: 'p',
+      embeddingVersion: f.embedder.version, jobState: async () => null, saveReport: async (r) => { reports.push(r); return 'x'; }, finishChain: async () => undefined,
+    }, ctx());
+    const samples = reports.at(-1)!.sample_queries;
+    expect(samples.map((q) => q.passed), 'title query and the sample query both found the document').to.deep.equal([true, true]);
+    expect(samples[1]!.top_evidence?.snippet).to.contain('promote the replica');
+    expect(expanded, 'graph.expand calls made by verify').to.deep.equal([]);
+  });
 });

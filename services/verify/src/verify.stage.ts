@@ -7,7 +7,7 @@ import {
 export interface VerifyDeps {
   readonly graph: Pick<GraphStore, 'sectionHashes' | 'markCompleted' | 'counts' | 'getDocument'>;
   readonly vectors: Pick<VectorStore, 'points'>;
-  readonly query: (q: string, options: { tag: string; limit: number }) => Promise<QueryAnswer>;
+  readonly query: (q: string, options: { tag: string; limit: number; expand?: boolean }) => Promise<QueryAnswer>;
   readonly sampleQueries: (tag: string) => readonly SampleQuery[];
   readonly selfQueryTopK: number;
   readonly pipelineVersion: string;
