@@ -13,6 +13,7 @@ import { redisPauseGate } from '../adapters/embedder/redis-pause-gate.js';
 import type { StageWorkerOptions } from '../queue/stage-worker.js';
 import { GRAPH_WRITE_OPS, IngestMetrics, VECTOR_WRITE_OPS } from '../metrics/metrics.js';
 import { publishStoreLatency } from '../backpressure/latency.js';
+import { withTestStoreFaults } from './test-store-faults.js';
 
 /** Everything a service's composition root hands to its stage worker. */
 export interface Runtime {
@@ -63,8 +64,9 @@ export async function openRuntime(config: AppConfig, service: string, logger = c
   }
   const metrics = new IngestMetrics({ onSampleError: (e) => logger.warn('queue metrics sample failed', { err: String(e) }) });
   const [graph, vectors] = options.stores ? [options.stores.graph, options.stores.vectors] : await Promise.all([
-    openGraphStore(config).then((g) => metrics.timeStoreWrites(publishStoreLatency(g, 'graph', GRAPH_WRITE_OPS, redis, config.backpressure), config.graph.kind, GRAPH_WRITE_OPS)),
-    openVectorStore(config).then((v) => metrics.timeStoreWrites(publishStoreLatency(v, 'vector', VECTOR_WRITE_OPS, redis, config.backpressure), config.vector.kind, VECTOR_WRITE_OPS)),
+    // withTestStoreFaults is the identity unless INGEST_TEST_STORE_FAULTS is set (chaos suite only).
+    openGraphStore(config).then((g) => metrics.timeStoreWrites(publishStoreLatency(withTestStoreFaults(g, 'graph', GRAPH_WRITE_OPS), 'graph', GRAPH_WRITE_OPS, redis, config.backpressure), config.graph.kind, GRAPH_WRITE_OPS)),
+    openVectorStore(config).then((v) => metrics.timeStoreWrites(publishStoreLatency(withTestStoreFaults(v, 'vector', VECTOR_WRITE_OPS), 'vector', VECTOR_WRITE_OPS, redis, config.backpressure), config.vector.kind, VECTOR_WRITE_OPS)),
   ]);
   const pipeline = new Pipeline(config, redis, logger, pipelineVersionOf(embedder));
   pipeline.onOutcome = (outcome) => metrics.documentOutcome(outcome);
