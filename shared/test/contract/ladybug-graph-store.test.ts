@@ -146,4 +146,25 @@ describe('LadybugGraphStore', () => {
     expect(total).to.deep.include({ documents: 477, sections: 477 * 12, mentions: docs.reduce((a, d) => a + d.mentions.length, 0) });
     expect(ms, `477 documents took ${Math.round(ms)} ms`).to.be.below(30_000);
   });
+
+  it('answers reads on their own connections while a write transaction is running', async () => {
+    const small = v(1, 1);
+    await store.writeVersion(small);
+    const big = buildVersion({
+      tag: 'lb', uri: 'cli://lb/big.md', generation: 1,
+      sections: Array.from({ length: 4000 }, (_, i) => ({ path: [`S${i}`], commands: [`cmd-${i % 50}`] })),
+    });
+    const order: string[] = [];
+    const write = store.writeVersion(big).then(() => order.push('write'));
+    // Queued behind the big write on the writer, these reads would resolve after it.
+    const reads = Promise.all([store.sectionHashes(small.document.id), store.getDocument(small.document.id), store.counts(small.document.id)])
+      .then((r) => { order.push('reads'); return r; });
+    const [hashes, doc, counts] = await reads;
+    await write;
+    expect(order).to.deep.equal(['reads', 'write']);
+    expect(hashes).to.have.length(small.sections.length);
+    expect(doc?.id).to.equal(small.document.id);
+    expect(counts).to.deep.equal(expectedCounts(small));
+    expect((await store.sectionHashes(big.document.id)).length, 'the write is visible once committed').to.equal(4000);
+  });
 });

@@ -19,7 +19,7 @@ import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDo
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
-import { LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
+import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
 
 export interface LadybugGraphStoreOptions {
@@ -39,6 +39,8 @@ type Outcome = { ok: true; value: GraphWriteResult } | { ok: false; error: unkno
 /** Database file inside the store's directory. */
 export const LADYBUG_GRAPH_FILE = 'graph.lbug';
 const DEFAULT_MAX_DB_BYTES = 2 ** 38;
+/** Connections for reads beside the writer's: two cores here, and reads are short. */
+const READ_CONNECTIONS = 2;
 /** One store per database file per process: a second connection would be a second writer. */
 const openFiles = new Set<string>();
 
@@ -54,6 +56,7 @@ export class LadybugGraphStore implements GraphStore {
   readonly kind = 'ladybug';
   private readonly writer: SingleWriter;
   private readonly session: LadybugSession;
+  private readonly readers: LadybugReadPool;
   private closed = false;
 
   private constructor(
@@ -62,6 +65,7 @@ export class LadybugGraphStore implements GraphStore {
     maxBatchRows: number,
   ) {
     this.session = new LadybugSession(db);
+    this.readers = new LadybugReadPool(db, READ_CONNECTIONS);
     this.writer = new SingleWriter({ maxBatchRows });
   }
 
@@ -110,8 +114,8 @@ export class LadybugGraphStore implements GraphStore {
   }
 
   sectionHashes(documentId: string): Promise<SectionHash[]> {
-    return this.read(async () =>
-      (await this.run(READ.sectionHashes, { documentId })).map((r) => ({
+    return this.read(async (run) =>
+      (await run(READ.sectionHashes, { documentId })).map((r) => ({
         id: str(r.id),
         contentHash: str(r.contentHash),
         generation: num(r.generation),
@@ -120,15 +124,15 @@ export class LadybugGraphStore implements GraphStore {
   }
 
   getDocument(documentId: string): Promise<StoredDocument | null> {
-    return this.read(async () => {
-      const row = (await this.run(READ.document, { documentId }))[0];
+    return this.read(async (run) => {
+      const row = (await run(READ.document, { documentId }))[0];
       return row ? toStoredDocument(row) : null;
     });
   }
 
   listDocuments(tag?: string): Promise<StoredDocument[]> {
-    return this.read(async () =>
-      (tag === undefined ? await this.run(READ.documents, {}) : await this.run(READ.documentsByTag, { tag })).map(
+    return this.read(async (run) =>
+      (tag === undefined ? await run(READ.documents, {}) : await run(READ.documentsByTag, { tag })).map(
         toStoredDocument,
       ),
     );
@@ -149,11 +153,11 @@ export class LadybugGraphStore implements GraphStore {
   expand(sectionIds: readonly string[]): Promise<SectionExpansion[]> {
     const ids = [...new Set(sectionIds)];
     if (ids.length === 0) return Promise.resolve([]);
-    return this.read(async () => {
-      const found = new Set((await this.run(READ.expandSections, { ids })).map((r) => str(r.id)));
+    return this.read(async (run) => {
+      const found = new Set((await run(READ.expandSections, { ids })).map((r) => str(r.id)));
       const neighbour = async (cypher: string): Promise<Map<string, { id: string; title: string }>> => {
         const out = new Map<string, { id: string; title: string }>();
-        for (const r of await this.run(cypher, { ids })) {
+        for (const r of await run(cypher, { ids })) {
           if (!out.has(str(r.id))) out.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle) });
         }
         return out;
@@ -162,7 +166,7 @@ export class LadybugGraphStore implements GraphStore {
       const previous = await neighbour(READ.expandPrevious);
       const next = await neighbour(READ.expandNext);
       const entities = new Map<string, SectionExpansion['entities'][number][]>();
-      for (const r of await this.run(READ.expandEntities, { ids })) {
+      for (const r of await run(READ.expandEntities, { ids })) {
         const kind = str(r.kind);
         if (!isEntityKind(kind)) continue;
         const list = entities.get(str(r.id)) ?? [];
@@ -186,15 +190,15 @@ export class LadybugGraphStore implements GraphStore {
   }
 
   counts(documentId?: string): Promise<GraphCounts> {
-    return this.read(async () => {
+    return this.read(async (run) => {
       if (documentId === undefined) {
-        const r = (await this.run(READ.countsAll, {}))[0] ?? {};
+        const r = (await run(READ.countsAll, {}))[0] ?? {};
         return { documents: num(r.documents), sections: num(r.sections), entities: num(r.entities), mentions: num(r.mentions), edges: num(r.edges) };
       }
-      const r = (await this.run(READ.countsOfDocument, { documentId }))[0] ?? {};
-      const entityIds = new Set((await this.run(READ.entitiesOfDocument, { documentId })).map((e) => str(e.id)));
+      const r = (await run(READ.countsOfDocument, { documentId }))[0] ?? {};
+      const entityIds = new Set((await run(READ.entitiesOfDocument, { documentId })).map((e) => str(e.id)));
       const steps = new Set<string>();
-      for (const s of await this.run(READ.stepsOfDocument, { documentId })) {
+      for (const s of await run(READ.stepsOfDocument, { documentId })) {
         entityIds.add(str(s.id));
         steps.add(`${str(s.procedureId)}\u0000${str(s.id)}`);
       }
@@ -210,28 +214,28 @@ export class LadybugGraphStore implements GraphStore {
 
   getSections(ids: readonly string[]): Promise<StoredSection[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.read(async () => {
-      const byId = new Map((await this.run(READ.sections, { ids: [...new Set(ids)] })).map((r) => [str(r.id), toStoredSection(r)]));
+    return this.read(async (run) => {
+      const byId = new Map((await run(READ.sections, { ids: [...new Set(ids)] })).map((r) => [str(r.id), toStoredSection(r)]));
       return ids.map((id) => byId.get(id)).filter((x): x is StoredSection => x !== undefined);
     });
   }
 
   sectionsOf(documentId: string): Promise<StoredSection[]> {
-    return this.read(async () => (await this.run(READ.sectionsOfDocument, { documentId })).map(toStoredSection));
+    return this.read(async (run) => (await run(READ.sectionsOfDocument, { documentId })).map(toStoredSection));
   }
 
   documentGraph(documentId: string): Promise<DocumentGraph> {
-    return this.read(async () => {
-      const sections = (await this.run(READ.graphSections, { documentId })).map(sectionOfRow);
-      const edges = edgesOfRows(await this.run(READ.graphSectionEdges, { documentId }), await this.run(READ.graphSteps, { documentId }));
+    return this.read(async (run) => {
+      const sections = (await run(READ.graphSections, { documentId })).map(sectionOfRow);
+      const edges = edgesOfRows(await run(READ.graphSectionEdges, { documentId }), await run(READ.graphSteps, { documentId }));
       const ids = entityIdsOf(edges);
-      const entities = ids.length === 0 ? [] : (await this.run(READ.entitiesById, { ids })).map(entityOfRow);
+      const entities = ids.length === 0 ? [] : (await run(READ.entitiesById, { ids })).map(entityOfRow);
       return { sections, entities, edges };
     });
   }
 
   mentionsOf(sectionId: string): Promise<Map<string, number>> {
-    return this.read(async () => new Map((await this.run(READ.mentionsOf, { sectionId })).map((r) => [str(r.id), num(r.count)])));
+    return this.read(async (run) => new Map((await run(READ.mentionsOf, { sectionId })).map((r) => [str(r.id), num(r.count)])));
   }
 
   /** Waits for queued work, then closes the connection and the database. Idempotent. */
@@ -241,6 +245,7 @@ export class LadybugGraphStore implements GraphStore {
     try {
       await this.writer.close();
     } finally {
+      await this.readers.close();
       await this.session.close();
       await this.db.close().catch(() => undefined);
       openFiles.delete(this.file);
@@ -316,10 +321,12 @@ export class LadybugGraphStore implements GraphStore {
 
   // ---- connection discipline ----------------------------------------------------------------------
 
-  private read<T>(fn: () => Promise<T>): Promise<T> {
-    return this.writer.exclusive(async () => {
+  /** A read on a connection of the read pool, never on the writer's (see LadybugReadPool). */
+  private read<T>(fn: (run: (cypher: string, params: Params) => Promise<Row[]>) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('STORE_CLOSED: the graph store is closed'));
+    return this.readers.use(async (session) => {
       try {
-        return await fn();
+        return await fn((cypher, params) => session.run(cypher, params));
       } catch (error) {
         throw storeError(error, ErrorCode.StoreUnavailable);
       }

@@ -114,3 +114,44 @@ export class LadybugSession {
     void old.close().catch(() => undefined);
   }
 }
+
+/**
+ * Read-only statements on connections of their own, beside the writer's. LadybugDB runs a read
+ * transaction on another connection while the writer's transaction is open (it sees the last committed
+ * state), so reads — verify's parity checks, retrieval's graph expansion, the API — no longer queue
+ * behind group commits on the writer's one connection, and use the second core meanwhile. A caller's
+ * own writes are committed before its write call resolves, so its later reads see them.
+ */
+export class LadybugReadPool {
+  private readonly idle: LadybugSession[] = [];
+  private readonly all: LadybugSession[] = [];
+  private readonly waiting: ((s: LadybugSession) => void)[] = [];
+  private inUse = 0;
+  private drained: (() => void) | null = null;
+
+  constructor(db: Database, size: number) {
+    for (let i = 0; i < Math.max(1, size); i++) this.all.push(new LadybugSession(db));
+    this.idle.push(...this.all);
+  }
+
+  async use<T>(fn: (session: LadybugSession) => Promise<T>): Promise<T> {
+    const session = this.idle.pop() ?? (await new Promise<LadybugSession>((resolve) => this.waiting.push(resolve)));
+    this.inUse++;
+    try {
+      return await fn(session);
+    } finally {
+      this.inUse--;
+      const next = this.waiting.shift();
+      if (next) next(session);
+      else this.idle.push(session);
+      if (this.inUse === 0 && this.waiting.length === 0) this.drained?.();
+    }
+  }
+
+  /** Waits for reads in progress, then closes every connection. */
+  async close(): Promise<void> {
+    if (this.inUse > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => { this.drained = resolve; });
+    await Promise.all(this.all.map((s) => s.close()));
+  }
+}
+
