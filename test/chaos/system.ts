@@ -67,7 +67,8 @@ export async function startChaosSystem(o: ChaosOptions = {}): Promise<ChaosSyste
   });
   let banner = '';
   await new Promise<void>((resolve, reject) => {
-    up.stdout!.on('data', (d: Buffer) => { banner += d.toString(); if (banner.includes('\n')) resolve(); });
+    // Its one JSON line (written after runtime.json); a child process sharing this stdout may print first.
+    up.stdout!.on('data', (d: Buffer) => { banner += d.toString(); if (banner.split('\n').some((l) => l.startsWith('{"status":"up"'))) resolve(); });
     up.once('exit', (code) => reject(new Error(`up exited ${code}`)));
   });
   up.stdout!.resume();
