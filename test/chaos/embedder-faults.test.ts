@@ -75,10 +75,11 @@ describe('chaos: a rate-limiting, flaky and garbage-answering embedder (F16, F17
     // The faults happened: without them this test would prove nothing.
     expect(n429, '429s served').to.be.greaterThan(0);
     expect(limiter.count('503'), '503s served').to.be.at.least(5);
-    // Tolerance 2: the client's configured rate is LIMIT + 1, and arrival times jitter with this process's
-    // event loop (two requests sent 200 ms apart can arrive 60 ms apart). Without the shared pacing and
-    // pause, the embed slots (4) and the verify slots (8) fire together whenever a pause ends: 12-14 in 1 s.
-    const tolerance = CLIENT_RATE - LIMIT + 1;
+    // Tolerance 3: the client's configured rate is LIMIT + 1, and arrival times jitter on a loaded 2-core
+    // machine (grants 200 ms apart on Redis's clock arrived 57 ms apart; 7 in one window in 1 run of 4).
+    // Without the shared pacing and pause, the embed slots (4) and the verify slots (8) fire together
+    // whenever a pause ends: 12-14 in 1 s.
+    const tolerance = CLIENT_RATE - LIMIT + 2;
     // Retry-After honoured by every process: requests that arrive inside a pause (after 250 ms, the grace
     // for requests already past the check when the 429 was sent).
     const pauses = limiter.log.filter((e) => e.outcome === '429').map((e) => e.at);
