@@ -74,19 +74,20 @@ try {
   const langchainRate = langchain.length ? median(langchain.map(lcRate)) : null;
 
   // The second-run case: everything again, unchanged. The pipeline answers SKIPPED at admission;
-  // index() re-hashes every chunk and asks the record manager.
-  const rerunCorpus = redisDocs ?? synthetic;
-  const pipelineRerun = await runPipelineRerun(rerunCorpus, redis.url);
-  const lcRerun = rerunCorpus === redisDocs ? lcRedisDocs : langchain;
+  // index() re-hashes every chunk and asks the record manager. The pipeline side needs a cold pass
+  // first (on the embedded default), so it runs on the synthetic corpus, where that pass is short.
+  const pipelineRerun = await runPipelineRerun(synthetic, redis.url);
+  const lcSecond = (runs: LangChainRun[]) => (runs.length ? {
+    seconds: median(runs.map((r) => r.rerun.seconds)), chunks: runs[0]!.rerun.chunks,
+    skipped: median(runs.map((r) => r.rerun.result.numSkipped)), re_added: median(runs.map((r) => r.rerun.result.numAdded)),
+  } : null);
   const secondRun = {
-    corpus: redisDocs ? 'redis-docs' : 'synthetic', docs: rerunCorpus.length,
+    corpus: 'synthetic', docs: synthetic.length,
     pipeline: { seconds: pipelineRerun.rerunSeconds, skipped: pipelineRerun.rerunSkipped },
-    langchain: lcRerun.length ? {
-      seconds: median(lcRerun.map((r) => r.rerun.seconds)), chunks: lcRerun[0]!.rerun.chunks,
-      skipped: median(lcRerun.map((r) => r.rerun.result.numSkipped)), re_added: median(lcRerun.map((r) => r.rerun.result.numAdded)),
-    } : null,
+    langchain: lcSecond(langchain),
+    langchain_redis_docs: lcSecond(lcRedisDocs),
   };
-  log(`second run, unchanged (${secondRun.corpus}): pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped}/${secondRun.docs} SKIPPED), LangChain ${secondRun.langchain ? `${secondRun.langchain.seconds.toFixed(2)} s (${secondRun.langchain.skipped}/${secondRun.langchain.chunks} chunks skipped, ${secondRun.langchain.re_added} re-added)` : '-'}`);
+  log(`second run, unchanged (synthetic): pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped}/${secondRun.docs} SKIPPED), LangChain ${secondRun.langchain ? `${secondRun.langchain.seconds.toFixed(2)} s (${secondRun.langchain.skipped}/${secondRun.langchain.chunks} chunks skipped, ${secondRun.langchain.re_added} re-added)` : '-'}`);
 
   const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2);
   log(`open loop at ${(pipelineRate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms`);
@@ -146,7 +147,8 @@ try {
   const lcRows = lcUnavailable ? [`| pipeline ÷ LangChain.js | not measured: ${lcUnavailable} |`] : [
     `| pipeline ÷ LangChain.js index() (redis-docs / synthetic) | **${corpus?.langchain_docs_per_s ? (corpus.pipeline_docs_per_s / corpus.langchain_docs_per_s).toFixed(3) : '-'}** / **${result.ratios.pipeline_vs_langchain_synthetic!.toFixed(3)}** (research R2: floor ≥ 0.12, target ≥ 0.40 with a hashing embedder) |`,
     `| docs/s LangChain.js index() (synthetic / redis-docs) | ${langchainRate!.toFixed(1)} / ${corpus?.langchain_docs_per_s?.toFixed(1) ?? '-'}; chunks per doc ${lc.chunks_per_doc.synthetic?.toFixed(1)} / ${lc.chunks_per_doc.redis_docs?.toFixed(1) ?? '-'} |`,
-    `| second run, nothing changed (${secondRun.corpus}, ${secondRun.docs} docs) | pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped} SKIPPED at admission); LangChain index() ${secondRun.langchain!.seconds.toFixed(2)} s (${secondRun.langchain!.skipped} of ${secondRun.langchain!.chunks} chunks skipped, ${secondRun.langchain!.re_added} deleted and re-added: incremental cleanup runs per batch of 100, so a document whose chunks straddle a batch boundary loses its later chunks and re-embeds them, langchain-ai/langchain#32612) |`,
+    `| second run, nothing changed (synthetic, ${secondRun.docs} docs) | pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped} SKIPPED at admission); LangChain index() ${secondRun.langchain!.seconds.toFixed(2)} s (${secondRun.langchain!.skipped} of ${secondRun.langchain!.chunks} chunks skipped, ${secondRun.langchain!.re_added} deleted and re-added) |`,
+    ...(secondRun.langchain_redis_docs ? [`| LangChain index() second run on redis-docs | ${secondRun.langchain_redis_docs.seconds.toFixed(2)} s (${secondRun.langchain_redis_docs.skipped} of ${secondRun.langchain_redis_docs.chunks} chunks skipped, ${secondRun.langchain_redis_docs.re_added} deleted and re-added) |`] : []),
   ];
   await writeFile(path.join(dir, `${stamp}.svg`), svg);
   await writeFile(path.join(dir, `${stamp}.md`), [
@@ -162,7 +164,8 @@ try {
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
     ...lcRows,
     '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
-    ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '']),
+    ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '',
+      'Re-added chunks on an unchanged rerun: index() runs incremental cleanup after each batch of 100 chunks, so a document whose chunks straddle a batch boundary has its later chunks deleted as stale and embedded again (langchain-ai/langchain#32612; the same loop in @langchain/core).', '']),
   ].join('\n'));
   process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, second_run: result.second_run, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);
 } finally {
