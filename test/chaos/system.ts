@@ -134,7 +134,11 @@ export async function startChaosSystem(o: ChaosOptions = {}): Promise<ChaosSyste
       if (!o.dir) await rm(dir, { recursive: true, force: true });
     },
   };
-  await Promise.all(['ingest-parse', 'ingest-extract', 'ingest-embed'].map((t) => sys.waitForChild(t)));
+  // A system that never gets its children is stopped here: an orphaned `up` would keep the test's stdout open.
+  await Promise.all(['ingest-parse', 'ingest-extract', 'ingest-embed'].map((t) => sys.waitForChild(t))).catch(async (error: unknown) => {
+    await sys.stop();
+    throw error;
+  });
   return sys;
 }
 
