@@ -1,7 +1,8 @@
 // Chaos (issue 6, catalogue F10): the compute processes (ingest-parse/extract/embed) reach Redis through a
-// TCP fault proxy that goes slow (400 ms), then down (refused, 5 s), then resets every connection, during a
-// 30-document ingest. Workers wait for Redis and reconnect by themselves; jobs whose locks lapsed are
-// recovered as stalled and re-run idempotently: every document DONE, golden state, no duplicates.
+// TCP fault proxy that goes slow (400 ms), then silent (blackhole, 3 s), then down (refused, 5 s), then
+// resets every connection, during a 30-document ingest. Workers wait for Redis and reconnect by themselves;
+// jobs whose locks lapsed are recovered as stalled and re-run idempotently: every document DONE, golden
+// state, no duplicates.
 import { expect } from 'chai';
 import { FaultProxy } from './fault-proxy.js';
 import { compareStates, duplicatesOf, readState, type TagState } from './golden-state.js';
@@ -35,7 +36,7 @@ describe('chaos: Redis slow, down and reset for the compute processes', function
     await proxy?.close();
   });
 
-  it('latency 400 ms → refused 5 s → RST: no FAILED, every document DONE after recovery, golden state, no duplicates', async () => {
+  it('latency 400 ms → blackhole 3 s → refused 5 s → RST: no FAILED, every document DONE after recovery, golden state, no duplicates', async () => {
     const s = sys!;
     const before = await s.children();
     const counts = async (event: string) => (await Promise.all(COMPUTE.map((st) => s.queueEvents(st, event)))).reduce((a, b) => a + b, 0);
@@ -46,6 +47,9 @@ describe('chaos: Redis slow, down and reset for the compute processes', function
     const faultAt = Date.now();
     await proxy.setMode({ kind: 'latency', ms: 400 });
     const inFlight = await notDone(ids);
+    await sleep(3000);
+    // Accepted but silent: commands hang (ioredis has no command timeout); leaving it closes those connections.
+    await proxy.setMode({ kind: 'blackhole' });
     await sleep(3000);
     await proxy.setMode({ kind: 'refuse' });
     await sleep(5000);
@@ -73,11 +77,12 @@ describe('chaos: Redis slow, down and reset for the compute processes', function
     // connections were reset.
     expect(pendingAtClear, 'documents not DONE when the faults ended').to.be.greaterThan(0);
     expect(proxy.stats.resets, 'connections reset').to.be.greaterThan(0);
+    expect(proxy.stats.swallowed, 'bytes swallowed by the blackhole').to.be.greaterThan(0);
     const after = await s.children();
     const restarted = COMPUTE.filter((st) => after.get(`ingest-${st}`) !== before.get(`ingest-${st}`));
     const [stalled, retried, failed] = [await counts('stalled'), await counts('delayed'), await counts('failed')];
     expect(failed, 'jobs failed for good').to.equal(0);
-    console.log(`      [chaos] redis via proxy: latency 400 ms 3 s → refused 5 s → RST (${proxy.stats.resets} connections); fault window ${clearedAt - faultAt} ms; `
+    console.log(`      [chaos] redis via proxy: latency 400 ms 3 s → blackhole 3 s (${proxy.stats.swallowed} bytes swallowed) → refused 5 s → RST (${proxy.stats.resets} connections); fault window ${clearedAt - faultAt} ms; `
       + `${inFlight} documents in flight at the start, ${pendingAtClear} not DONE when it cleared; all ${ids.length} DONE ${recoveredMs} ms after; `
       + `${stalled} stalled recoveries, ${retried} backoff retries, processes restarted: ${restarted.join(', ') || 'none'}; FAILED 0, duplicates 0`);
   });
