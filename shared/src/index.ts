@@ -17,7 +17,7 @@ export * from './pipeline/stage.types.js';
 export * from './pipeline/artifacts.types.js';
 export { keys } from './ledger/keys.js';
 export { Ledger, type AdmitDecision, type LedgerEntry } from './ledger/ledger.js';
-export { JobStateStore, type JobState, type ProgressEvent, type NewJobState } from './ledger/job-state.js';
+export { JobStateStore, type JobState, type ProgressEvent, type NewJobState, type StageFailure } from './ledger/job-state.js';
 export { TieredArtifactStore } from './artifacts/artifact-store.js';
 export { S3ArtifactStore, artifactS3ClientConfigFromEnv, parseArtifactS3Uri, type S3ArtifactStoreOptions } from './artifacts/s3-artifact-store.js';
 export { inspectSubmission, contentTypeOf, type Inspection } from './admission/inspect.js';

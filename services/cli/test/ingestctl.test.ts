@@ -4,8 +4,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import { expect } from 'chai';
-import { REPO_ROOT } from '@ingest/shared';
+import { artifactKeys, REPO_ROOT, type JobState } from '@ingest/shared';
 import { startTestSystem, type TestSystem } from '../../../test/helpers/system.js';
+import { submit, waitForJob } from '../../../test/helpers/wait.js';
 
 const run = promisify(execFile);
 const schemaDir = path.join(REPO_ROOT, 'config/schema');
@@ -141,6 +142,44 @@ describe('ingestctl (the DESIGN §10 contract, through scripts/ingestctl)', func
     const v = await validator('cli/delete.json');
     expect(v(out), JSON.stringify(v.errors)).to.equal(true);
     expect(out.jobs).to.have.length(1);
+  });
+
+  it('status --failed lists dead letters (stage, code, attempts, first/last seen); retry clears them on DONE', async () => {
+    // A chain that fails for good at extract: its parse output vanishes while extract is paused.
+    await t.api.ok('POST', '/api/queues/extract/pause');
+    const r = await submit(t.api, 'cli://cli/dead-letter.md', '# Dead letter\n\nFails at extract once.\n', 'cli');
+    const waiting = async () => (await t.api.ok<{ queues: { queue: string; counts: Record<string, number> }[] }>('GET', '/api/queues')).queues.find((q) => q.queue === 'extract')!.counts.waiting;
+    for (const deadline = Date.now() + 30_000; (await waiting()) !== 1 && Date.now() < deadline;) await new Promise((res) => setTimeout(res, 20));
+    const key = artifactKeys.parsed(r.job_id);
+    const artifacts = t.system.runtime.pipeline.artifacts;
+    const parsed = (await artifacts.get(key))!;
+    await t.system.runtime.redis.del(`ingest:artifact:${key}`);
+    await t.api.ok('POST', '/api/queues/extract/resume');
+    expect((await waitForJob(t.api, r.job_id)).status).to.equal('FAILED');
+
+    const list = await ingestctl(t, ['status', '--failed', '--json']);
+    expect(list.code, list.stderr).to.equal(0);
+    const out = JSON.parse(list.stdout) as { jobs: JobState[] };
+    const vl = await validator('cli/status-list.json');
+    expect(vl(out), JSON.stringify(vl.errors)).to.equal(true);
+    const dead = out.jobs.find((j) => j.job_id === r.job_id)!;
+    expect(dead).to.deep.include({ status: 'FAILED', failed_stage: 'extract', attempts: 1 });
+    expect(dead.error?.code).to.equal('MISSING_ARTIFACT');
+    expect(Date.parse(dead.first_seen!)).to.be.at.most(Date.parse(dead.last_seen!));
+    const table = await ingestctl(t, ['status', '--failed']);
+    expect(table.stdout.split('\n')[0]).to.match(/^job\s+source\s+stage\s+code\s+attempts\s+first seen\s+last seen$/);
+    expect(table.stdout).to.match(new RegExp(`${r.job_id}\\s+cli://cli/dead-letter\\.md\\s+extract\\s+MISSING_ARTIFACT\\s+1\\s+${dead.first_seen}\\s+${dead.last_seen}`));
+
+    await artifacts.put(key, parsed); // the cause is fixed: retry resumes at extract and ends DONE, the dead letter cleared
+    const retry = await ingestctl(t, ['retry', r.job_id, '--json']);
+    expect(retry.code, retry.stderr).to.equal(0);
+    expect((await waitForJob(t.api, r.job_id)).status).to.equal('DONE');
+    const done = JSON.parse((await ingestctl(t, ['status', r.job_id, '--json'])).stdout) as JobState;
+    const vs = await validator('cli/status-job.json');
+    expect(vs(done), JSON.stringify(vs.errors)).to.equal(true);
+    expect(done).to.deep.include({ error: null, failed_stage: null, attempts: null, first_seen: null, last_seen: null, reason: 'retried from extract' });
+    const after = await t.api.ok<{ jobs: JobState[] }>('GET', '/api/jobs?failed=true');
+    expect(after.jobs.map((j) => j.job_id)).to.not.include(r.job_id);
   });
 
   it('usage errors exit 2 with {code, message}; an unknown job exits 1', async () => {

@@ -85,8 +85,11 @@ export class ChainControl {
       const job = await this.queues[stage].getJob(nodeJobId(jobId, stage));
       if (job && (await job.getState()) === 'failed') {
         await this.redis.del(...cancelKeys(jobId));
+        // The dead letter is cleared, not kept beside a live run: the retried run starts a fresh record
+        // (and a fresh attempts budget), and a DONE job carries no failure fields (`reason` keeps the trace).
+        await this.state.clearFailure(jobId, stage);
         await this.state.setStatus(jobId, 'PENDING', { reason: `retried from ${stage}`, error: null });
-        await job.retry('failed');
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         return { ok: true, job_id: jobId, status: 'PENDING' };
       }
     }

@@ -16,6 +16,11 @@ export interface JobState {
   readonly status: JobStatus;
   readonly reason: string | null;
   readonly error: { code: string; message: string } | null;
+  /** Dead-letter record (set only when a stage failed for good; cleared by `retry`): see {@link StageFailure}. */
+  readonly failed_stage: StageName | null;
+  readonly attempts: number | null;
+  readonly first_seen: string | null;
+  readonly last_seen: string | null;
   readonly report_path: string | null;
   readonly timings_ms: Partial<Record<StageName, number>>;
   readonly counts: Record<string, number>;
@@ -27,6 +32,21 @@ export interface ProgressEvent {
   readonly message: string;
   readonly ts: number;
 }
+
+/**
+ * Where and how a chain failed for good: the stage, the attempts made there (BullMQ's attemptsMade, or the
+ * worker deaths for a crash loop), when that stage first took the job and when its last attempt failed.
+ * Never document bytes: the message is the bounded error message already stored in `error`.
+ */
+export interface StageFailure {
+  readonly stage: StageName;
+  readonly attempts: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
+const FAILURE_FIELDS = ['failed_stage', 'attempts', 'first_seen', 'last_seen'] as const;
+const seenField = (stage: StageName) => `seen_${stage}`;
 
 export interface NewJobState {
   readonly jobId: string;
@@ -87,9 +107,39 @@ export class JobStateStore {
     await this.redis
       .multi()
       .hset(key, { status, updated_at: new Date().toISOString() })
+      .hsetnx(key, seenField(stage), String(Date.now()))
       .xadd(keys.events(jobId), 'MAXLEN', '~', String(this.eventsMaxLen), '*', 'stage', stage, 'percent', '0', 'message', 'started', 'ts', String(Date.now()))
       .expire(keys.events(jobId), this.ttlSeconds)
       .exec();
+  }
+
+  /** Records when a stage first took this job (kept across its attempts; the first write wins). */
+  async stageTaken(jobId: string, stage: StageName): Promise<void> {
+    await this.redis.hsetnx(keys.state(jobId), seenField(stage), String(Date.now()));
+  }
+
+  /** When the stage first took this job (epoch ms), if it has. */
+  async firstTaken(jobId: string, stage: StageName): Promise<number | null> {
+    const v = await this.redis.hget(keys.state(jobId), seenField(stage));
+    return v ? Number(v) : null;
+  }
+
+  /** Writes the dead-letter fields; the status and error are set by whoever ends the chain. */
+  async recordFailure(jobId: string, f: StageFailure): Promise<void> {
+    await this.redis.hset(keys.state(jobId), {
+      failed_stage: f.stage,
+      attempts: String(f.attempts),
+      first_seen: new Date(f.firstSeen).toISOString(),
+      last_seen: new Date(f.lastSeen).toISOString(),
+    });
+  }
+
+  /**
+   * Forgets a failure before a retry: the dead-letter fields and the failed stage's first-taken time, so a
+   * later failure describes the retried run only (BullMQ's attempts are reset by the retry too).
+   */
+  async clearFailure(jobId: string, stage: StageName): Promise<void> {
+    await this.redis.hdel(keys.state(jobId), ...FAILURE_FIELDS, seenField(stage));
   }
 
   async stageFinished(jobId: string, stage: StageName, ms: number, counts: Record<string, number>): Promise<void> {
@@ -138,6 +188,10 @@ export class JobStateStore {
       status: h.status as JobStatus,
       reason: h.reason ? h.reason : null,
       error: h.error ? (JSON.parse(h.error) as { code: string; message: string }) : null,
+      failed_stage: h.failed_stage ? (h.failed_stage as StageName) : null,
+      attempts: h.attempts ? Number(h.attempts) : null,
+      first_seen: h.first_seen ? h.first_seen : null,
+      last_seen: h.last_seen ? h.last_seen : null,
       report_path: h.report_path ? h.report_path : null,
       timings_ms: timings,
       counts,

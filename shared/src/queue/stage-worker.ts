@@ -34,6 +34,8 @@ export interface StageWorkerOptions<D, U, R extends StageResultBase> {
 /** A job whose holder died this many times is failed (BullMQ's deferred failure) instead of requeued again. */
 export const MAX_STALLED_COUNT = 2;
 const STALL_LIMIT_MESSAGE = 'job stalled more than allowable limit';
+/** Longest error message kept in a job's state (dead letter). */
+const MAX_MESSAGE_CHARS = 500;
 
 const cancelled = () => new UnrecoverableError(`${ErrorCode.Cancelled}: cancelled by an operator`);
 
@@ -122,13 +124,28 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     // BullMQ fails a job whose worker died holding it more than maxStalledCount times: a crash loop.
-    const reason = error.message === STALL_LIMIT_MESSAGE
+    const crashLoop = error.message === STALL_LIMIT_MESSAGE;
+    const described = crashLoop
       ? { code: ErrorCode.CrashLoop, message: `the ${o.stage} worker died holding this job ${MAX_STALLED_COUNT + 1} times (${STALL_LIMIT_MESSAGE})` }
       : describeError(error);
-    o.onFinalFailure(job.data, reason).catch((e: unknown) =>
+    // Bounded: a message may quote a file name or a parser's complaint; the state hash stays small.
+    const reason = { code: described.code, message: described.message.slice(0, MAX_MESSAGE_CHARS) };
+    void recordFinalFailure(job, reason, crashLoop).catch((e: unknown) =>
       o.logger.error('could not record final failure', { job_id: job.data.jobId, err: describeError(e) }),
     );
   });
+
+  /** Dead letter first (stage, attempts, first/last seen), then the chain ends, so a FAILED state carries both. */
+  const recordFinalFailure = async (job: Job<StageJobData, R>, reason: { code: string; message: string }, crashLoop: boolean) => {
+    if (reason.code !== ErrorCode.Cancelled) {
+      const lastSeen = job.finishedOn ?? Date.now();
+      const firstSeen = Math.min((await o.state.firstTaken(job.data.jobId, o.stage)) ?? job.processedOn ?? lastSeen, lastSeen);
+      // A crash loop's attempts are the runs that died (stalls), not BullMQ's one deferred failure.
+      const attempts = crashLoop ? job.stalledCounter + Math.max(0, job.attemptsMade - 1) : job.attemptsMade;
+      await o.state.recordFailure(job.data.jobId, { stage: o.stage, attempts, firstSeen, lastSeen });
+    }
+    await o.onFinalFailure(job.data, reason);
+  };
   worker.on('error', (error) => o.logger.error('worker error', { stage: o.stage, err: describeError(error) }));
 
   if (o.control) {

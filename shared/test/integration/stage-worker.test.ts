@@ -36,20 +36,25 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
 
   async function runOne(stage: StageName, attempts: number, fn: () => Promise<{ v: 1; counts: Record<string, number> }>) {
     const cfg = config(attempts);
-    const failures: { code: string }[] = [];
+    const failures: { code: string; message: string }[] = [];
+    const state = new JobStateStore(redis, 60, 10);
     const worker = createStageWorker({ stage, fn, deps: {}, connection: redis, config: cfg, logger,
-      state: new JobStateStore(redis, 60, 10), onFinalFailure: async (_d, e) => { failures.push(e); } });
+      state, onFinalFailure: async (_d, e) => { failures.push(e); } });
     const queue = new Queue(stage, { connection: redis, prefix: cfg.queue.prefix });
     const events = new QueueEvents(stage, { connection: redis.duplicate(), prefix: cfg.queue.prefix });
     await events.waitUntilReady();
     void worker.run();
-    const job = await queue.add(stage, data(stage, Math.random()), { attempts, backoff: { type: 'fixed', delay: 10 } });
+    const d = data(stage, Math.random());
+    await state.create({ jobId: d.jobId, sourceUri: d.sourceUri, contentType: d.contentType, checksum: d.checksum, tag: d.tag, generation: 1, op: 'ingest', status: 'PENDING' });
+    const job = await queue.add(stage, d, { attempts, backoff: { type: 'fixed', delay: 10 } });
     const outcome = await job.waitUntilFinished(events, 60_000).then(() => 'completed', (e: Error) => e.message);
+    // The final-failure report runs after BullMQ's failed event: wait for it (with a deadline).
+    for (const deadline = Date.now() + 10_000; outcome !== 'completed' && failures.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
     const final = await queue.getJob(job.id!);
     await worker.close();
     await events.close();
     await queue.close();
-    return { outcome, failures, attemptsMade: final?.attemptsMade ?? -1 };
+    return { outcome, failures, attemptsMade: final?.attemptsMade ?? -1, state: await state.get(d.jobId) };
   }
 
   it('turns a Retry-After into a queue rate limit that does not burn an attempt', async () => {
@@ -71,6 +76,15 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     expect(r.outcome).to.match(/^TOO_DEEP: /);
     expect(calls).to.equal(1);
     expect(r.failures).to.deep.equal([{ code: 'TOO_DEEP', message: 'nesting 150 > 100' }]);
+    // The dead letter: stage, one attempt, first seen ≤ last seen, no document bytes.
+    expect(r.state).to.deep.include({ failed_stage: 'parse', attempts: 1 });
+    expect(Date.parse(r.state!.first_seen!)).to.be.at.most(Date.parse(r.state!.last_seen!));
+  });
+
+  it('bounds the stored failure message (a parser may quote a whole document)', async () => {
+    const r = await runOne('parse', 1, async () => { throw new PermanentError('PARSE_ERROR', `unexpected ${'x'.repeat(5000)}`); });
+    expect(r.failures[0]!.message.length).to.equal(500);
+    expect(r.state).to.deep.include({ failed_stage: 'parse', attempts: 1 });
   });
 
   it('retries other errors up to the attempts, then reports the final failure once', async () => {
@@ -78,6 +92,9 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     const r = await runOne('parse', 3, async () => { calls++; throw new Error('flaky'); });
     expect(calls).to.equal(3);
     expect(r.failures).to.have.length(1);
+    expect(r.state).to.deep.include({ failed_stage: 'parse', attempts: 3 });
+    // first_seen is the first attempt's start, last_seen the third attempt's failure (two backoffs later).
+    expect(Date.parse(r.state!.first_seen!)).to.be.lessThan(Date.parse(r.state!.last_seen!));
   });
 
   it('refuses to run a later stage without its upstream result (MISSING_UPSTREAM)', async () => {
@@ -85,5 +102,8 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     const r = await runOne('embed', 3, async () => { calls++; return { v: 1, counts: {} }; });
     expect(calls).to.equal(0);
     expect(r.outcome).to.match(/^MISSING_UPSTREAM/);
+    // Never reached stageStarted: first_seen falls back to BullMQ's processedOn, still ≤ last_seen.
+    expect(r.state).to.deep.include({ failed_stage: 'embed', attempts: 1 });
+    expect(Date.parse(r.state!.first_seen!)).to.be.at.most(Date.parse(r.state!.last_seen!));
   });
 });

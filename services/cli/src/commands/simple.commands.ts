@@ -15,6 +15,7 @@ export async function statusCommand(api: ApiClient, jobId: string | undefined, o
       out(`  source   ${safe(state.source_uri)}`);
       out(`  tag      ${safe(state.tag)}   generation ${state.generation}`);
       if (state.error) out(`  error    ${state.error.code}: ${safe(state.error.message)}`);
+      if (state.failed_stage) out(`  failed   at ${state.failed_stage} after ${state.attempts ?? '?'} attempt(s), first seen ${state.first_seen ?? '-'}, last seen ${state.last_seen ?? '-'}`);
       if (state.report_path) out(`  report   ${state.report_path}`);
       const t = Object.entries(state.timings_ms).map(([k, v]) => `${k} ${v}ms`).join(', ');
       if (t) out(`  timings  ${t}`);
@@ -29,7 +30,8 @@ export async function statusCommand(api: ApiClient, jobId: string | undefined, o
     out(JSON.stringify({ ...r, sources }));
     return 0;
   }
-  for (const j of r.jobs) out(`${j.job_id}  ${j.status.padEnd(10)} ${safe(j.source_uri)}${j.error ? `  ${j.error.code}` : ''}`);
+  if (o.failed) printFailed(r.jobs);
+  else for (const j of r.jobs) out(`${j.job_id}  ${j.status.padEnd(10)} ${safe(j.source_uri)}${j.error ? `  ${j.error.code}` : ''}`);
   out('');
   out(`queue     waiting active delayed children failed completed`);
   for (const [q, c] of Object.entries(r.queues)) {
@@ -44,6 +46,14 @@ export async function statusCommand(api: ApiClient, jobId: string | undefined, o
     }
   }
   return 0;
+}
+
+/** The dead letters: where each failed chain stopped, why, and over how long (never document content). */
+function printFailed(jobs: readonly JobState[]): void {
+  const rows = jobs.map((j) => [j.job_id, safe(j.source_uri), j.failed_stage ?? '-', j.error?.code ?? '-', j.attempts === null ? '-' : String(j.attempts), j.first_seen ?? '-', j.last_seen ?? '-']);
+  const head = ['job', 'source', 'stage', 'code', 'attempts', 'first seen', 'last seen'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
 }
 
 export async function reportCommand(api: ApiClient, jobId: string | undefined, o: { format: string; json: boolean }): Promise<number> {
