@@ -27,12 +27,16 @@ describe('chaos: a document that crashes its worker every time', function () {
       expect(bad!.status).to.equal('FAILED');
       expect(bad!.error?.code, JSON.stringify(bad!.error)).to.equal('CRASH_LOOP');
       expect(bad!.error?.message).to.match(/parse worker died holding this job 3 times/);
+      // Dead letter: the stage, the three runs that died, and the span from the first take to the failure.
+      expect(bad).to.deep.include({ failed_stage: 'parse', attempts: 3 });
+      expect(Date.parse(bad!.first_seen!)).to.be.lessThan(Date.parse(bad!.last_seen!));
       const stalled = await sys.queueEvents('parse', 'stalled');
       expect(stalled).to.equal(3);
       // Three deaths: the first process plus its replacements (the last one is alive and failed the job).
       expect(pids.size).to.be.at.least(4);
       console.log(`      [chaos] poison document FAILED (${bad!.error?.code}) after ${stalled} parse-process deaths, ${pids.size} parse pids seen; `
-        + `${rest.length} other documents DONE; ${elapsed} ms in total`);
+        + `${rest.length} other documents DONE; ${elapsed} ms in total; dead letter ${bad!.failed_stage} x${bad!.attempts} `
+        + `over ${Date.parse(bad!.last_seen!) - Date.parse(bad!.first_seen!)} ms`);
     } finally {
       clearInterval(watch);
     }

@@ -28,7 +28,12 @@ const crashOn = process.env.INGEST_TEST_CRASH_ON;
 if (crashOn) {
   worker.on('active', (job) => {
     // A job BullMQ is about to fail for its stall count never reaches the processor: no crash then.
-    if (!job.deferredFailure && (job.data as { sourceUri?: string }).sourceUri?.includes(crashOn)) process.kill(process.pid, 'SIGKILL');
+    // It dies once the stage has taken the job (as a parser crashing mid-document would), so the dead
+    // letter's first_seen is the first death's; one round trip, before the processor's own two.
+    const data = job.data as { sourceUri?: string; jobId?: string };
+    if (!job.deferredFailure && data.sourceUri?.includes(crashOn)) {
+      void rt.pipeline.state.stageTaken(data.jobId ?? '', stage).finally(() => process.kill(process.pid, 'SIGKILL'));
+    }
   });
 }
 void worker.run();
