@@ -52,10 +52,24 @@ describe('chaos: kill -9 the spool watcher process (F23)', function () {
   });
 
   const admitted = () => redis.scard(keys.tagDocuments(TAG));
+  /** Resolves once the watcher's source status shows a start scan that ended after `t`. */
+  const scannedAfter = async (t: number) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { sources } = await sys.api.ok<{ sources: { kind: string; location: string; last_scan_at: string | null }[] }>('GET', '/api/sources');
+      const fs = sources.find((s) => s.kind === 'fs' && s.location === watch);
+      if (fs?.last_scan_at && Date.parse(fs.last_scan_at) > t) return;
+      if (Date.now() > deadline) throw new Error('the watcher never finished its start scan');
+      await sleep(50);
+    }
+  };
+  /** The fs source's status (errors, last error, backlog) for failure messages. */
+  const sourceStatus = async () => JSON.stringify((await sys.api.ok<{ sources: { kind: string }[] }>('GET', '/api/sources')).sources.filter((x) => x.kind === 'fs'));
   const idOf = (i: number) => documentId(TAG, sourceUri.file(fileOf(watch, i)));
 
   it('killed while 200 files land: the replacement admits the rest, each document exactly once, all DONE', async () => {
     const victim = await sys.waitForChild('ingest-watcher');
+    await scannedAfter(0); // the watcher is up: its start scan is done
     const started = Date.now();
     // The producer: one file every 10 ms; the kill happens in the middle, once some were admitted.
     let written = 0;
@@ -67,7 +81,10 @@ describe('chaos: kill -9 the spool watcher process (F23)', function () {
       }
     })();
     let admittedBeforeKill = 0;
-    while ((admittedBeforeKill = await admitted()) < 20) await sleep(5);
+    while ((admittedBeforeKill = await admitted()) < 20) {
+      if (Date.now() - started > 30_000) throw new Error(`the watcher admitted ${admittedBeforeKill} files in 30 s; source: ${await sourceStatus()}`);
+      await sleep(5);
+    }
     process.kill(victim, 'SIGKILL');
     const killedAt = Date.now();
     const writtenAtKill = written;
@@ -80,7 +97,7 @@ describe('chaos: kill -9 the spool watcher process (F23)', function () {
     const states = await sys.waitAll(docIds.map((i) => `${idOf(i)}-g1`), 60_000).catch(async (error: unknown) => {
       // Name what is missing: the file, its ledger entry and its job state.
       const missing = await Promise.all(docIds.map(async (i) => ({ file: path.basename(fileOf(watch, i)), ledger: await redis.hgetall(keys.ledger(idOf(i))), state: await redis.hget(keys.state(`${idOf(i)}-g1`), 'status') })));
-      throw new Error(`${(error as Error).message}\n${missing.filter((m) => m.state !== 'DONE').map((m) => JSON.stringify(m)).join('\n')}`);
+      throw new Error(`${(error as Error).message}\nsource: ${await sourceStatus()}\n${missing.filter((m) => m.state !== 'DONE').map((m) => JSON.stringify(m)).join('\n')}`);
     });
     const doneMs = Date.now() - killedAt;
     expect(states.filter((s) => s.status !== 'DONE').map((s) => `${s.job_id} ${s.status}`)).to.deep.equal([]);
@@ -110,15 +127,7 @@ describe('chaos: kill -9 the spool watcher process (F23)', function () {
     process.kill(victim, 'SIGKILL');
     const killedAt = Date.now();
     const replacement = await sys.waitForChild('ingest-watcher', victim);
-    // The replacement's start scan has ended when its source status shows a scan after the kill.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const { sources } = await sys.api.ok<{ sources: { kind: string; location: string; last_scan_at: string | null }[] }>('GET', '/api/sources');
-      const fs = sources.find((s) => s.kind === 'fs' && s.location === watch);
-      if (fs?.last_scan_at && Date.parse(fs.last_scan_at) > killedAt) break;
-      if (Date.now() > deadline) throw new Error('the restarted watcher never finished its start scan');
-      await sleep(50);
-    }
+    await scannedAfter(killedAt);
     const scannedMs = Date.now() - killedAt;
     const after = await jobStates(redis);
     const known = new Set(before.map((j) => j.job_id));

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -55,6 +56,8 @@ export async function startEmbeddedSystem(config: AppConfig, token: string, logg
   const { port } = server.address() as AddressInfo;
   const host = config.dashboard.host.includes(':') ? `[${config.dashboard.host}]` : config.dashboard.host;
   const watchers = options.watcherProcess ? [] : await Promise.all(config.watch.dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs })));
+  // The folders exist once `up` has started, as with the in-process watcher: a producer may write at once.
+  if (options.watcherProcess) await Promise.all(config.watch.dirs.map((d) => mkdir(d, { recursive: true })));
   const watcherChild = options.watcherProcess && config.watch.dirs.length > 0
     ? startWatcherChild({
       dirs: config.watch.dirs.map((d) => path.resolve(d)),
