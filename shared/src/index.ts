@@ -10,7 +10,7 @@ export { loadConfig, ConfigError, REPO_ROOT, type LoadConfigOptions } from './co
 export type { AppConfig, BackpressureSettings, StageSettings, SampleQuery, TagSettings, IngestSettings } from './config/config.types.js';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
 export * from './queue/topology.js';
-export { createRedis, checkEvictionPolicy } from './queue/redis.js';
+export { createRedis, checkEvictionPolicy, quietOnConnectionErrors } from './queue/redis.js';
 export { ingestFlow, deleteFlow } from './queue/flows.js';
 export { createStageWorker, type StageWorkerOptions } from './queue/stage-worker.js';
 export * from './pipeline/stage.types.js';

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Queue } from 'bullmq';
 import {
-  admissionStopped, contentTypeOf, describeError, keys, STAGES, verifyTag, reportMarkdown,
+  admissionStopped, contentTypeOf, describeError, keys, quietOnConnectionErrors, STAGES, verifyTag, reportMarkdown,
   type IngestReport, type Runtime, type StageName,
 } from '@ingest/shared';
 import { requireToken } from './auth.js';
@@ -28,7 +28,7 @@ async function chainsInFlight(verifyQueue: Queue): Promise<number> {
 
 /** The REST API of DESIGN §9 that the CLI needs; the only way into the embedded stores for other processes. */
 export function createApi(rt: Runtime, token: string): { app: express.Express; close: () => Promise<void> } {
-  const queues = Object.fromEntries(STAGES.map((s) => [s, new Queue(s, { connection: rt.redis, prefix: rt.config.queue.prefix })])) as Record<StageName, Queue>;
+  const queues = Object.fromEntries(STAGES.map((s) => [s, quietOnConnectionErrors(new Queue(s, { connection: rt.redis, prefix: rt.config.queue.prefix }))])) as Record<StageName, Queue>;
   const app = express();
   app.disable('x-powered-by');
 

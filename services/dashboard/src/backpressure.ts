@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  ADMISSION_FIELD, backpressureKeys, bullmqQueueReader, describeError, recentP95,
+  ADMISSION_FIELD, backpressureKeys, bullmqQueueReader, describeError, quietOnConnectionErrors, recentP95,
   type BackpressureSettings, type GraphStore, type IngestMetrics, type Logger, type Runtime,
 } from '@ingest/shared';
 
@@ -101,7 +101,7 @@ export class BackpressureController {
 
   constructor(private readonly o: BackpressureOptions) {
     this.id = o.id ?? `bp-${randomUUID()}`;
-    this.queues = { graph: new Queue('graph', { connection: o.redis, prefix: o.prefix }), vector: new Queue('vector', { connection: o.redis, prefix: o.prefix }) };
+    this.queues = { graph: quietOnConnectionErrors(new Queue('graph', { connection: o.redis, prefix: o.prefix })), vector: quietOnConnectionErrors(new Queue('vector', { connection: o.redis, prefix: o.prefix })) };
     this.signals = o.signals ?? redisSignalSource(o.redis, o.prefix, o.settings);
   }
 

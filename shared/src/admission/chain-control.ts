@@ -1,5 +1,6 @@
 import { Queue, QueueEventsProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { quietOnConnectionErrors } from '../queue/redis.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { JobStateStore } from '../ledger/job-state.js';
 import { DELETE_STAGES, FINAL_STATUSES, nodeJobId, STAGES, type StageName } from '../queue/topology.js';
@@ -39,8 +40,8 @@ export class ChainControl {
 
   constructor(private readonly config: AppConfig, private readonly redis: Redis, private readonly state: JobStateStore) {
     const opts = { connection: redis, prefix: config.queue.prefix };
-    this.queues = Object.fromEntries(STAGES.map((s) => [s, new Queue(s, opts)])) as Record<StageName, Queue>;
-    this.producers = Object.fromEntries(STAGES.map((s) => [s, new QueueEventsProducer(s, opts)])) as Record<StageName, QueueEventsProducer>;
+    this.queues = Object.fromEntries(STAGES.map((s) => [s, quietOnConnectionErrors(new Queue(s, opts))])) as Record<StageName, Queue>;
+    this.producers = Object.fromEntries(STAGES.map((s) => [s, quietOnConnectionErrors(new QueueEventsProducer(s, opts))])) as Record<StageName, QueueEventsProducer>;
   }
 
   /** Called by the first store stage before it writes anything. */

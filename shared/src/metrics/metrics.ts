@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { quietOnConnectionErrors } from '../queue/redis.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GraphStore } from '../ports/graph-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
@@ -236,7 +237,7 @@ export class IngestMetrics {
  * counts from the child's `finishedOn` (or from a retry's last attempt).
  */
 export function bullmqQueueReader(connection: Redis, prefix: string, names: readonly string[] = STAGES): Required<QueueReader> {
-  const queues = names.map((name) => new Queue(name, { connection, prefix }));
+  const queues = names.map((name) => quietOnConnectionErrors(new Queue(name, { connection, prefix })));
   const readyAt = async (q: Queue): Promise<number | null> => {
     const [job] = await q.getJobs(['waiting'], 0, 0, true);
     if (!job) return null;

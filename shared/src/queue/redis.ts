@@ -15,6 +15,16 @@ export function createRedis(url: string, role: 'worker' | 'producer', name?: str
   return redis;
 }
 
+/**
+ * BullMQ objects re-emit their connection's errors; one without an 'error' listener prints every refused
+ * reconnect as a raw stack trace (hundreds during a Redis outage). The connection's own listener
+ * (createRedis) is where outages are reported, so these are only silenced.
+ */
+export function quietOnConnectionErrors<T extends { on(event: 'error', listener: (error: Error) => void): unknown }>(emitter: T): T {
+  emitter.on('error', () => undefined);
+  return emitter;
+}
+
 /** Warns loudly (returns the problem) when Redis may evict BullMQ keys. */
 export async function checkEvictionPolicy(redis: Redis): Promise<string | null> {
   const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];

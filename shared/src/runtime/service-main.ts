@@ -12,6 +12,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { describeError } from '../errors/errors.js';
+import { quietOnConnectionErrors } from '../queue/redis.js';
 import type { Runtime } from './runtime.js';
 
 /** The part of a BullMQ Worker supervision uses. */
@@ -79,7 +80,7 @@ export function superviseService(rt: Runtime, service: SupervisedService, option
   let active = 0;
   rt.metrics?.serveFromEnv().catch((error: unknown) => log.error('could not serve /metrics (INGEST_METRICS_PORT)', describeError(error)));
   const worker = service.worker;
-  const queue = worker ? new Queue(worker.name, { connection: rt.redis, prefix: rt.config.queue.prefix }) : undefined;
+  const queue = worker ? quietOnConnectionErrors(new Queue(worker.name, { connection: rt.redis, prefix: rt.config.queue.prefix })) : undefined;
   worker?.on('active', () => {
     active++;
     lastProgress = Date.now();
