@@ -17,6 +17,7 @@ import { inspectSubmission } from './inspect.js';
 import { ChainControl, type ControlResult } from './chain-control.js';
 import { keys } from '../ledger/keys.js';
 import type { LedgerEntry } from '../ledger/ledger.js';
+import { ADMISSION_INTERRUPTED, sweepStuckAdmissions, type SweepOutcome } from './admission-sweep.js';
 import { quietOnConnectionErrors } from '../queue/redis.js';
 
 /** Bumped when a change to parsing, extraction or storage must re-ingest unchanged sources. */
@@ -106,6 +107,10 @@ export class Pipeline {
   async retry(jobId: string): Promise<ControlResult> {
     const parsed = parseJobId(jobId);
     if (!parsed) return { ok: false, job_id: jobId, code: 'NOT_FOUND', message: 'no such job' };
+    // Never had a chain (the sweep released it): re-admitting it in the ledger would leave it in flight for ever.
+    if ((await this.state.get(jobId))?.error?.code === ADMISSION_INTERRUPTED) {
+      return { ok: false, job_id: jobId, code: 'NOTHING_TO_RETRY', message: 'the admission was interrupted before its chain existed; ingest the source again' };
+    }
     return this.control.retry(jobId, keys.ledger(parsed.documentId));
   }
 
@@ -191,7 +196,8 @@ export class Pipeline {
     await this.state.setStatus(data.jobId, outcome, extra);
     this.onOutcome?.(outcome);
     if (outcome === 'CANCELLED') await this.control.removeChain(data.jobId);
-    const next = await this.ledger.finish(data.documentId, data.jobId, data.generation, outcome, this.pipelineVersion);
+    // The promoted version holds an admission lease until its flow is added (a death in between → the sweep).
+    const next = await this.ledger.finish(data.documentId, data.jobId, data.generation, outcome, this.pipelineVersion, this.leaseMs);
     // A FAILED chain keeps its artifacts so it can be resumed (ingestctl retry); the janitor expires them.
     if (outcome !== 'FAILED') await this.artifacts.deleteJob(data.jobId);
     if (next) await this.startParked(next);
@@ -208,6 +214,16 @@ export class Pipeline {
     if (this.artifacts instanceof TieredArtifactStore) this.artifacts.close();
   }
 
+  /** Finds admissions whose submitter died before adding their flow and finishes or releases them. */
+  async sweepStuckAdmissions(limit = 100): Promise<SweepOutcome[]> {
+    return sweepStuckAdmissions(this, limit);
+  }
+
+  /** Finishes a taken-over admission (the resume path): adds the flow unless its root job exists, releases the lease. */
+  async resumeAdmission(data: StageJobData): Promise<void> {
+    await this.addFlow(true, data, data.op === 'delete' ? deleteFlow(this.config, data) : ingestFlow(this.config, data));
+  }
+
   /**
    * Adds an admitted version's flow and releases its admission lease. A resumed admission adds it only
    * if its dead submitter had not (the flow's root job exists once FlowProducer.add has run).
@@ -218,7 +234,8 @@ export class Pipeline {
     await this.ledger.admitted(data.documentId, data.jobId);
   }
 
-  private async startParked(jobId: string): Promise<void> {
+  /** Starts a promoted version (ledger.finish holds a lease for it: without state the sweep settles it later). */
+  async startParked(jobId: string): Promise<void> {
     const st = await this.state.get(jobId);
     if (!st) {
       this.logger.error('parked job has no state; cannot start it', { job_id: jobId });
@@ -226,7 +243,7 @@ export class Pipeline {
     }
     const data = this.jobData(jobId, st.op, st.tag, st.source_uri, st.checksum, st.content_type);
     await this.state.setStatus(jobId, 'PENDING', { reason: '' });
-    await this.flows.add(st.op === 'delete' ? deleteFlow(this.config, data) : ingestFlow(this.config, data));
+    await this.resumeAdmission(data);
   }
 
   private async retireParked(jobId: string, status: 'SUPERSEDED' | 'CANCELLED' = 'SUPERSEDED', reason = 'a newer version arrived before this one started'): Promise<void> {

@@ -12,4 +12,6 @@ export const keys = {
   artifact: (key: string) => `ingest:artifact:${key}`,
   artifactIndex: (jobId: string) => `ingest:artifacts:${jobId}`,
   run: (runId: string) => `ingest:run:${runId}`,
+  /** Sorted set of document ids with an admission lease, scored by its end (ms): the admission sweep's index. */
+  admitting: 'ingest:admitting',
 };

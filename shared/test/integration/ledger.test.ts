@@ -81,4 +81,43 @@ describe('ledger: admission as a compare-and-set (real Redis)', () => {
     expect(await ledger.admit({ ...leased, checksum: 'z2' })).to.deep.equal({ action: 'start', jobId: `${d}-g2` });
     expect(await redis.hget(`ingest:ledger:${d}`, 'admitting_job')).to.equal(`${d}-g2`);
   });
+  it('admission sweep CAS: claims only a lapsed lease, once; fences the release; promotes the parked version under a lease', async () => {
+    const d = documentId('t', 'cli://t/f.md');
+    const leased = { ...base(d, 'dead'), leaseMs: 200 };
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'start', jobId: `${d}-g1` });
+    expect(await ledger.admit({ ...leased, checksum: 'newer' })).to.deep.equal({ action: 'park', jobId: `${d}-g2`, supersededJobId: null });
+    // Inside the lease: no candidate, and a claim is refused.
+    expect(await ledger.lapsedAdmissions(10)).to.not.include(d);
+    expect(await ledger.claimStuck(d, 200)).to.equal(null);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await ledger.lapsedAdmissions(10)).to.include(d);
+    // Two sweeps at once: exactly one claim.
+    const claims = await Promise.all([ledger.claimStuck(d, 200), ledger.claimStuck(d, 200)]);
+    const claim = claims.find((c) => c !== null)!;
+    expect(claims.filter((c) => c !== null)).to.have.length(1);
+    expect(claim).to.deep.include({ jobId: `${d}-g1`, op: 'ingest', checksum: 'dead', tag: 't', sourceUri: 'u' });
+    // A stale token (another holder) releases nothing.
+    expect(await ledger.releaseStuck({ ...claim, token: '1' }, 1, 'p1', 200)).to.deep.equal({ released: false, next: null });
+    expect(await ledger.releaseStuck(claim, 1, 'p1', 200)).to.deep.equal({ released: true, next: `${d}-g2` });
+    expect(await ledger.releaseStuck(claim, 1, 'p1', 200)).to.deep.equal({ released: false, next: null });
+    expect(await ledger.get(d)).to.deep.include({ inFlight: `${d}-g2`, pendingJob: null, generation: 2, completedGeneration: null, lastJob: `${d}-g1` });
+    // The promoted version holds a lease of its own until its flow is added; then the index is empty.
+    expect(await redis.hget(`ingest:ledger:${d}`, 'admitting_job')).to.equal(`${d}-g2`);
+    await ledger.admitted(d, `${d}-g2`);
+    expect(await redis.zscore('ingest:admitting', d)).to.equal(null);
+    expect(await ledger.claimStuck(d, 200)).to.equal(null);
+    expect(await ledger.admit({ ...leased, checksum: 'third' })).to.deep.equal({ action: 'park', jobId: `${d}-g3`, supersededJobId: null });
+  });
+
+  it('admission sweep CAS: a claimed admission is not resumed by a resubmission, and a resumed one is not claimed', async () => {
+    const d = documentId('t', 'cli://t/g.md');
+    const leased = { ...base(d, 'same'), leaseMs: 150 };
+    await ledger.admit(leased);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await ledger.claimStuck(d, 150)).to.not.equal(null);
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'dup', jobId: `${d}-g1`, admitting: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await ledger.admit(leased)).to.deep.equal({ action: 'resume', jobId: `${d}-g1` });
+    expect(await ledger.claimStuck(d, 150)).to.equal(null);
+  });
 });
