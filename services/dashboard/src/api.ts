@@ -54,11 +54,20 @@ export function createApi(rt: Runtime, token: string): { app: express.Express; c
   api.use(requireToken(token));
 
   // A declared length over the cap is refused before a byte of the body is read; the connection is closed
-  // rather than drained (body-parser would read off a 100 MB body before answering; reliability B6).
+  // rather than drained (body-parser would read off a 100 MB body before answering; reliability B6). It is
+  // still a submission: a job id and the REJECTED TOO_LARGE state (DESIGN §5), so status shows it.
+  const refuseTooLarge = async (req: Request, res: Response): Promise<void> => {
+    const message = `the body is over the ${rt.config.admission.maxBytes}-byte cap`;
+    const sourceUri = String(req.query.source_uri ?? '');
+    const result = sourceUri
+      ? await rt.pipeline.refuse({ sourceUri, tag: String(req.query.tag ?? 'default'), contentType: contentTypeOf(sourceUri) }, { status: 'REJECTED', code: 'TOO_LARGE', message })
+      : null;
+    res.setHeader('Connection', 'close');
+    res.status(413).json({ code: 'TOO_LARGE', message, ...(result ?? {}) });
+  };
   api.post('/documents', (req, res, next) => {
     if (Number(req.headers['content-length'] ?? 0) <= rt.config.admission.maxBytes) return next();
-    res.setHeader('Connection', 'close');
-    res.status(413).json({ code: 'TOO_LARGE', message: `the body is over the ${rt.config.admission.maxBytes}-byte cap` });
+    refuseTooLarge(req, res).catch(next);
   }, express.raw({ type: () => true, limit: rt.config.admission.maxBytes + 1 }), asyncRoute(async (req, res) => {
     const sourceUri = String(req.query.source_uri ?? '');
     const tag = String(req.query.tag ?? 'default');

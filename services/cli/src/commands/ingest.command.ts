@@ -57,7 +57,7 @@ async function submitAll(api: ApiClient, files: readonly string[], f: IngestFlag
         }
         // One file over the server's size cap is that file's REJECTED, not the end of the whole run (reliability B6).
         if (r.status === 413) {
-          jobs[i] = { job_id: `rejected-${i}`, source_uri: uri, status: 'REJECTED', error: { code: r.body.code ?? 'TOO_LARGE', message: r.body.message ?? 'over the size cap' }, report_path: null };
+          jobs[i] = { job_id: r.body.job_id ?? `rejected-${i}`, source_uri: uri, status: 'REJECTED', error: { code: r.body.code ?? 'TOO_LARGE', message: r.body.message ?? 'over the size cap' }, report_path: null };
           break;
         }
         if (r.status >= 400) throw new CliError(r.body.code ?? 'API_ERROR', r.body.message ?? `HTTP ${r.status}`);
