@@ -41,7 +41,10 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     const worker = createStageWorker({ stage, fn, deps: {}, connection: redis, config: cfg, logger,
       state, onFinalFailure: async (_d, e) => { failures.push(e); } });
     const queue = new Queue(stage, { connection: redis, prefix: cfg.queue.prefix });
-    const events = new QueueEvents(stage, { connection: redis.duplicate(), prefix: cfg.queue.prefix });
+    // BullMQ leaves a connection it was handed open on close(): this one is disconnected below, or it would
+    // reconnect (and print) for the rest of the run once the test Redis stops.
+    const eventsConnection = redis.duplicate();
+    const events = new QueueEvents(stage, { connection: eventsConnection, prefix: cfg.queue.prefix });
     await events.waitUntilReady();
     void worker.run();
     const d = data(stage, Math.random());
@@ -53,6 +56,7 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     const final = await queue.getJob(job.id!);
     await worker.close();
     await events.close();
+    eventsConnection.disconnect();
     await queue.close();
     return { outcome, failures, attemptsMade: final?.attemptsMade ?? -1, state: await state.get(d.jobId) };
   }
