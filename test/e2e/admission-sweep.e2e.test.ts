@@ -56,10 +56,15 @@ describe('admission sweep: admissions whose submitter died before the flow (real
     expect(retry.body.code).to.equal('NOTHING_TO_RETRY');
   });
 
-  it('nothing resubmits and the bytes were never stored: FAILED ADMISSION_INTERRUPTED, the generation is not reused', async () => {
+  it('nothing resubmits and the bytes were never stored: left alone for a few leases, then FAILED ADMISSION_INTERRUPTED, the generation is not reused', async () => {
     const uri = 'cli://sweep/lost.md';
     const d = documentId('e2e', uri);
     await deadAdmission(uri, 'lost-bytes');
+    // Just past the lease it is left for its submitter to come back (a restarting watcher resumes it as g1).
+    await new Promise((r) => setTimeout(r, LEASE_MS + 50));
+    const early = await rt().pipeline.sweepStuckAdmissions();
+    expect(early.map((o) => o.jobId), 'settled before the grace of several leases').to.not.include(`${d}-g1`);
+    expect((await rt().pipeline.ledger.get(d))?.inFlight).to.equal(`${d}-g1`);
     const failed = await waitFor('the sweep', async () => {
       await rt().pipeline.sweepStuckAdmissions();
       const s = await rt().pipeline.state.get(`${d}-g1`);

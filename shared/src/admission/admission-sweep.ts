@@ -1,4 +1,5 @@
 import { parseJobId } from '../ids/ids.js';
+import { keys } from '../ledger/keys.js';
 import { artifactKeys } from '../pipeline/stage.types.js';
 import type { StageJobData } from '../queue/topology.js';
 import type { StuckAdmission } from '../ledger/ledger.js';
@@ -28,11 +29,26 @@ export type SweepOutcome =
  */
 export async function sweepStuckAdmissions(p: Pipeline, limit: number): Promise<SweepOutcome[]> {
   const outcomes: SweepOutcome[] = [];
-  for (const documentId of await p.ledger.lapsedAdmissions(limit)) {
+  for (const { documentId, lapsedMs } of await p.ledger.lapsedAdmissionsSince(limit)) {
+    if (lapsedMs < abandonAfterMs(p.leaseMs) && !(await settlesWithoutLoss(p, documentId))) continue;
     const claim = await p.ledger.claimStuck(documentId, p.leaseMs);
     if (claim) outcomes.push(await settle(p, claim));
   }
   return outcomes;
+}
+
+/**
+ * A stuck admission whose bytes were never stored can only end FAILED, yet its submitter is often about
+ * to come back: a restarted watcher rescans within seconds and resumes it under the same job id (F23).
+ * So such an admission is abandoned only after several leases; one that can be finished (bytes stored,
+ * or a tombstone) or that a newer version waits behind is settled as soon as its lease lapses.
+ */
+const abandonAfterMs = (leaseMs: number): number => 6 * leaseMs;
+
+async function settlesWithoutLoss(p: Pipeline, documentId: string): Promise<boolean> {
+  const [inFlight, op, pending] = await p.redis.hmget(keys.ledger(documentId), 'in_flight', 'in_flight_op', 'pending_job');
+  if (!inFlight || op === 'delete' || pending) return true; // nothing to lose, nothing to wait for, or a newer version waits
+  return (await p.artifacts.get(artifactKeys.source(inFlight))) !== null;
 }
 
 async function settle(p: Pipeline, c: StuckAdmission): Promise<SweepOutcome> {

@@ -202,8 +202,17 @@ export class Ledger {
 
   /** Documents whose admission lease has lapsed (on Redis's clock), oldest first: candidates for `claimStuck`. */
   async lapsedAdmissions(limit: number): Promise<string[]> {
+    return (await this.lapsedAdmissionsSince(limit)).map((l) => l.documentId);
+  }
+
+  /** The same, with how long ago each lease lapsed. */
+  async lapsedAdmissionsSince(limit: number): Promise<{ documentId: string; lapsedMs: number }[]> {
     const [s, us] = await this.redis.time();
-    return this.redis.zrangebyscore(keys.admitting, '-inf', Number(s) * 1000 + Math.floor(Number(us) / 1000), 'LIMIT', 0, limit);
+    const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
+    const flat = await this.redis.zrangebyscore(keys.admitting, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit);
+    const out: { documentId: string; lapsedMs: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ documentId: flat[i]!, lapsedMs: now - Number(flat[i + 1]) });
+    return out;
   }
 
   /** Takes over a lapsed admission for `leaseMs` (null: none, still live, or someone else has it). */
