@@ -100,7 +100,7 @@ describe('chaos: kill -9 the spool watcher process (F23)', function () {
       throw new Error(`${(error as Error).message}\nsource: ${await sourceStatus()}\n${missing.filter((m) => m.state !== 'DONE').map((m) => JSON.stringify(m)).join('\n')}`);
     });
     const doneMs = Date.now() - killedAt;
-    expect(states.filter((s) => s.status !== 'DONE').map((s) => `${s.job_id} ${s.status}`)).to.deep.equal([]);
+    expect(states.filter((s) => s.status !== 'DONE').map((s) => `${s.job_id} ${s.status} ${JSON.stringify(s.error)}`)).to.deep.equal([]);
 
     // Exactly once: one generation per document, one ledger entry each, no second job.
     expect(await admitted()).to.equal(FILES);
