@@ -8,8 +8,11 @@ export PATH := $(NODE_BIN):$(PATH)
 
 setup: node_modules/.installed system-deps
 
+# npm 11's `npm ci` refuses this lock ("Missing: @lancedb/lancedb-darwin-arm64@"): an `overrides` entry plus
+# platform-only optional packages trip its sync check, while `npm install` finds the same lock complete and
+# installs exactly the locked versions without changing it. So: ci, and on that refusal, install.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Debian packages the system and its tests need: redis-server (the embedded default spawns it; the tests
