@@ -12,7 +12,7 @@ setup: node_modules/.installed system-deps
 # platform-only optional packages trip its sync check, while `npm install` finds the same lock complete and
 # installs exactly the locked versions without changing it. So: ci, and on that refusal, install.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=silent || { echo 'npm ci refused the lock (see above); npm install from it'; npm install --no-audit --no-fund --loglevel=error; }
 	@touch $@
 
 # Debian packages the system and its tests need: redis-server (the embedded default spawns it; the tests
