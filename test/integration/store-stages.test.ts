@@ -80,12 +80,16 @@ describe('graph → vector → verify stages over real stores', function () {
     await putParsed(f, j, sectionsOf(j.documentId, [['Replication setup', 'configure a replica of the primary'], ['Failover', 'promote the replica']]));
     await run(j);
     const expanded: string[][] = [];
+    let ended: { timingsMs?: { verify: number } } | undefined;
     const graph = { expand: async (ids: readonly string[]) => { expanded.push([...ids]); return f.graph.expand(ids); } };
     await verifyStage({ job: j, upstream: { v: 1, counts: {} } }, {
       graph: f.graph, vectors: f.vectors, query: (q, o) => hybridQuery({ ...f, graph }, q, { ...o, legK: 10, rrfK: 60 }),
       sampleQueries: () => [{ q: 'promote the replica', expect_source: 'expand.md' }], selfQueryTopK: 5, pipelineVersion: 'p',
-      embeddingVersion: f.embedder.version, jobState: async () => null, saveReport: async (r) => { reports.push(r); return 'x'; }, finishChain: async () => undefined,
+      embeddingVersion: f.embedder.version, jobState: async () => null, saveReport: async (r) => { reports.push(r); return 'x'; },
+      finishChain: async (_j, _o, extra) => { ended = extra; },
     }, ctx());
+    // The chain's end carries verify's own time, so a DONE state never lacks it.
+    expect(ended?.timingsMs?.verify).to.be.a('number');
     const samples = reports.at(-1)!.sample_queries;
     expect(samples.map((q) => q.passed), 'title query and the sample query both found the document').to.deep.equal([true, true]);
     expect(samples[1]!.top_evidence?.snippet).to.contain('promote the replica');

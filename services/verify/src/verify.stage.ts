@@ -14,7 +14,7 @@ export interface VerifyDeps {
   readonly embeddingVersion: string;
   readonly jobState: (jobId: string) => Promise<JobState | null>;
   readonly saveReport: (report: IngestReport) => Promise<string>;
-  readonly finishChain: (job: StageJobData, outcome: ChainOutcome, extra: { reportPath?: string }) => Promise<void>;
+  readonly finishChain: (job: StageJobData, outcome: ChainOutcome, extra: { reportPath?: string; timingsMs?: { verify: number } }) => Promise<void>;
 }
 
 export interface VerifyUpstream extends StageResultBase {
@@ -83,6 +83,6 @@ export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = as
     ready_for_queries: ready,
   };
   const reportPath = await deps.saveReport(report);
-  await deps.finishChain(job, status, { reportPath });
+  await deps.finishChain(job, status, { reportPath, timingsMs: { verify: verifyMs } });
   return { v: 1, status, ready_for_queries: ready, drift_pct, report_path: reportPath, counts: { drift_pct_x1000: Math.round(drift_pct * 1000) } };
 };

@@ -192,7 +192,7 @@ export class Pipeline {
   }
 
   /** Ends a chain: final status, ledger completion, artifacts released, and the parked version started. */
-  async finishChain(data: StageJobData, outcome: ChainOutcome, extra: { error?: { code: string; message: string }; reportPath?: string } = {}): Promise<void> {
+  async finishChain(data: StageJobData, outcome: ChainOutcome, extra: { error?: { code: string; message: string }; reportPath?: string; timingsMs?: { verify: number } } = {}): Promise<void> {
     await this.state.setStatus(data.jobId, outcome, extra);
     this.onOutcome?.(outcome);
     if (outcome === 'CANCELLED') await this.control.removeChain(data.jobId);

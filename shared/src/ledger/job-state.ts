@@ -93,8 +93,11 @@ export class JobStateStore {
       .exec();
   }
 
-  async setStatus(jobId: string, status: JobStatus, extra: { reason?: string; error?: { code: string; message: string } | null; reportPath?: string } = {}): Promise<void> {
+  async setStatus(jobId: string, status: JobStatus, extra: { reason?: string; error?: { code: string; message: string } | null; reportPath?: string; timingsMs?: Partial<Record<StageName, number>> } = {}): Promise<void> {
     const fields: Record<string, string> = { status, updated_at: new Date().toISOString() };
+    // A stage that ends the chain itself (verify) records its time with the end status, in one write:
+    // whoever sees DONE sees every stage's time.
+    for (const [stage, ms] of Object.entries(extra.timingsMs ?? {})) fields[`ms_${stage}`] = String(Math.round(ms));
     if (extra.reason !== undefined) fields.reason = extra.reason;
     if (extra.error !== undefined) fields.error = extra.error === null ? '' : JSON.stringify(extra.error);
     if (extra.reportPath !== undefined) fields.report_path = extra.reportPath;
