@@ -2,18 +2,8 @@
 // a token-bucket rate limit answering 429 + Retry-After, bursts of 503 and seeded random 500s, and garbage
 // answers (wrong dimension, NaN, empty data, truncated JSON) for inputs that carry a marker.
 import { DIMS, type Plan, type Seen } from '../../shared/test/contract/openai-fake.js';
-
-/** mulberry32: a tiny seeded PRNG, so a failing fault schedule can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The benchmark's seeded PRNG (mulberry32): a failing fault schedule replays from its seed.
+import { rng as seeded } from '../bench/corpus.js';
 
 export type Outcome = 'ok' | '429' | '500' | '503';
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BackpressureSettings } from '../config/config.types.js';
+import { aroundMethods } from '../util/around-methods.js';
 
 /**
  * Store-call latency shared between processes (DESIGN §6 "Store adapters publish call-latency to
@@ -27,25 +28,16 @@ export const latencyFaults: Record<StoreRole, number> = { graph: 0, vector: 0 };
  * absent Redis never delays a store write). With `injectLatency` the test-controlled delay is added first.
  */
 export function publishStoreLatency<T extends object>(target: T, role: StoreRole, ops: readonly (keyof T & string)[], redis: Redis, settings: BackpressureSettings): T {
-  const timed = new Set<string | symbol>(ops);
   const key = backpressureKeys.latency(role);
-  return new Proxy(target, {
-    get(t, prop) {
-      const value: unknown = Reflect.get(t, prop, t);
-      if (typeof value !== 'function') return value;
-      const fn = value as (...args: unknown[]) => unknown;
-      if (!timed.has(prop)) return fn.bind(t);
-      return async (...args: unknown[]) => {
-        const start = performance.now();
-        try {
-          if (settings.injectLatency && latencyFaults[role] > 0) await new Promise((r) => setTimeout(r, latencyFaults[role]));
-          return await fn.apply(t, args);
-        } finally {
-          const ms = performance.now() - start;
-          redis.multi().lpush(key, `${Date.now()}:${ms.toFixed(1)}`).ltrim(key, 0, settings.latencySamples - 1).exec().catch(() => undefined);
-        }
-      };
-    },
+  return aroundMethods(target, ops, async (_op, call) => {
+    const start = performance.now();
+    try {
+      if (settings.injectLatency && latencyFaults[role] > 0) await new Promise((r) => setTimeout(r, latencyFaults[role]));
+      return await call();
+    } finally {
+      const ms = performance.now() - start;
+      redis.multi().lpush(key, `${Date.now()}:${ms.toFixed(1)}`).ltrim(key, 0, settings.latencySamples - 1).exec().catch(() => undefined);
+    }
   });
 }
 

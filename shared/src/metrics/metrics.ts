@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { quietOnConnectionErrors } from '../queue/redis.js';
+import { aroundMethods } from '../util/around-methods.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GraphStore } from '../ports/graph-store.js';
 import type { VectorStore } from '../ports/vector-store.js';
@@ -130,23 +131,14 @@ export class IngestMetrics {
 
   /** Wraps a store so the named write methods are timed; everything else passes through untouched. */
   timeStoreWrites<T extends object>(target: T, store: string, ops: readonly (keyof T & string)[]): T {
-    const timed = new Set<string | symbol>(ops);
     const histogram = this.storeWrite;
-    return new Proxy(target, {
-      get(t, prop) {
-        const value: unknown = Reflect.get(t, prop, t);
-        if (typeof value !== 'function') return value;
-        const fn = value as (...args: unknown[]) => unknown;
-        if (!timed.has(prop)) return fn.bind(t);
-        return async (...args: unknown[]) => {
-          const end = histogram.startTimer({ store, op: String(prop) });
-          try {
-            return await fn.apply(t, args);
-          } finally {
-            end();
-          }
-        };
-      },
+    return aroundMethods(target, ops, async (op, call) => {
+      const end = histogram.startTimer({ store, op });
+      try {
+        return await call();
+      } finally {
+        end();
+      }
     });
   }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, RetryableError } from '../errors/errors.js';
 import type { StoreRole } from '../backpressure/latency.js';
+import { aroundMethods } from '../util/around-methods.js';
 
 /**
  * Tests only (chaos suite, issue 6): the in-process stores of the embedded default (LadybugDB, LanceDB)
@@ -17,7 +18,6 @@ const REREAD_MS = 100;
 
 export function withTestStoreFaults<T extends object>(target: T, role: StoreRole, ops: readonly (keyof T & string)[], file = process.env.INGEST_TEST_STORE_FAULTS): T {
   if (!file) return target;
-  const timed = new Set<string | symbol>(ops);
   let cached: { at: number; faults: Faults } = { at: 0, faults: {} };
   let writes = 0;
   const current = async (): Promise<StoreFault | undefined> => {
@@ -31,20 +31,12 @@ export function withTestStoreFaults<T extends object>(target: T, role: StoreRole
     const now = Date.now();
     return f && (f.from === undefined || now >= f.from) && (f.until === undefined || now < f.until) ? f : undefined;
   };
-  return new Proxy(target, {
-    get(t, prop) {
-      const value: unknown = Reflect.get(t, prop, t);
-      if (typeof value !== 'function') return value;
-      const fn = value as (...args: unknown[]) => unknown;
-      if (!timed.has(prop)) return fn.bind(t);
-      return async (...args: unknown[]) => {
-        const f = await current();
-        if (f?.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
-        if (f?.failEvery && ++writes % f.failEvery === 0) {
-          throw new RetryableError(ErrorCode.StoreUnavailable, `injected ${role} store fault (INGEST_TEST_STORE_FAULTS)`);
-        }
-        return fn.apply(t, args);
-      };
-    },
+  return aroundMethods(target, ops, async (_op, call) => {
+    const f = await current();
+    if (f?.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+    if (f?.failEvery && ++writes % f.failEvery === 0) {
+      throw new RetryableError(ErrorCode.StoreUnavailable, `injected ${role} store fault (INGEST_TEST_STORE_FAULTS)`);
+    }
+    return call();
   });
 }
