@@ -4,6 +4,7 @@ import { apiVectorReader, loadConfig, openRuntime, unavailableGraphStore } from 
 import { startParseWorker } from '@ingest/parse';
 import { startExtractWorker } from '@ingest/extract';
 import { startEmbedWorker } from '@ingest/embed';
+import { stopWithParent } from './child-lifecycle.js';
 
 const STARTERS = { parse: startParseWorker, extract: startExtractWorker, embed: startEmbedWorker } as const;
 const stage = process.argv[2] as keyof typeof STARTERS;
@@ -39,19 +40,8 @@ if (crashOn) {
 void worker.run();
 rt.logger.info('stage process started', { stage, pid: process.pid });
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  const hard = setTimeout(() => process.exit(1), 20_000);
-  hard.unref();
+// Stops on SIGTERM, or when `ingestctl up` goes away, rather than run on as an orphan whose API is gone.
+stopWithParent(async () => {
   await close();
   await rt.close();
-  process.exit(0);
-};
-process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
-// The parent (`ingestctl up`) went away, however it died: stop like on SIGTERM rather than run on as an
-// orphan whose API is gone. The channel itself must not keep this process alive.
-process.once('disconnect', () => void stop());
-process.channel?.unref();
+});

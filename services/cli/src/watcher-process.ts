@@ -5,6 +5,7 @@
 import { apiVectorReader, loadConfig, openRuntime, unavailableGraphStore } from '@ingest/shared';
 import { startWatcher } from '@ingest/watcher';
 import { ApiClient } from './client.js';
+import { stopWithParent } from './child-lifecycle.js';
 
 process.title = 'ingest-watcher';
 const apiUrl = process.env.INGEST_URL;
@@ -23,18 +24,8 @@ const rebuildLedger = async (tag: string): Promise<number> =>
 const watchers = await Promise.all(dirs.map((dir) => startWatcher(rt, { dir, tag: config.watch.tag, stableMs: config.watch.stableMs, rebuildLedger })));
 rt.logger.info('watcher process started', { pid: process.pid, dirs: dirs.length });
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  const hard = setTimeout(() => process.exit(1), 20_000);
-  hard.unref();
+// Stops on SIGTERM, or when `ingestctl up` goes away, rather than admit on as an orphan.
+stopWithParent(async () => {
   await Promise.all(watchers.map((w) => w.close()));
   await rt.close();
-  process.exit(0);
-};
-process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
-// The parent (`ingestctl up`) went away, however it died: stop rather than admit on as an orphan.
-process.once('disconnect', () => void stop());
-process.channel?.unref();
+});
