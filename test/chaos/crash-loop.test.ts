@@ -32,8 +32,9 @@ describe('chaos: a document that crashes its worker every time', function () {
       expect(Date.parse(bad!.first_seen!)).to.be.lessThan(Date.parse(bad!.last_seen!));
       const stalled = await sys.queueEvents('parse', 'stalled');
       expect(stalled).to.equal(3);
-      // Three deaths: the first process plus its replacements (the last one is alive and failed the job).
-      expect(pids.size).to.be.at.least(4);
+      // Three deaths are counted exactly by the stall events above; the pids are polled every 50 ms, and a
+      // replacement that takes the poison job at once can die unseen, so here only: it was replaced.
+      expect(pids.size, 'parse pids seen').to.be.at.least(2);
       console.log(`      [chaos] poison document FAILED (${bad!.error?.code}) after ${stalled} parse-process deaths, ${pids.size} parse pids seen; `
         + `${rest.length} other documents DONE; ${elapsed} ms in total; dead letter ${bad!.failed_stage} x${bad!.attempts} `
         + `over ${Date.parse(bad!.last_seen!) - Date.parse(bad!.first_seen!)} ms`);
