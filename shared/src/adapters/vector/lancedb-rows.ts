@@ -1,6 +1,7 @@
 /**
  * LanceDB rows and predicates: the table layout, SQL-literal quoting, full-text terms and row → domain
- * mapping. Pure functions; the store (lancedb-vector-store.ts) owns the writer and the table.
+ * mapping. Pure functions; the store (lancedb-vector-store.ts) owns the table and the reads, its writer
+ * (lancedb-writer.ts) everything written.
  */
 import { Field, FixedSizeList, Float32, Int64, List, Schema, Utf8 } from 'apache-arrow';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';

@@ -1,0 +1,250 @@
+/**
+ * The write side of the LanceDB vector store (DESIGN §3): every write to the `sections` table — upserts,
+ * deletes, full-text index upkeep, compaction — goes through one SingleWriter, because concurrent
+ * `mergeInsert`s of a new id create duplicate rows and `optimize()` conflicts with writes. The store
+ * (lancedb-vector-store.ts) validates what it is given, hands it here, and reads beside this writer.
+ *
+ * Writes:
+ * - upserts from concurrent jobs merge into one batch (group commit) and one `mergeInsert`; ids are
+ *   de-duplicated in the batch (highest generation wins, the later one on a tie). The fence is the merge's
+ *   condition `whenMatchedUpdateAll({ where: 'target.generation <= source.generation' })`: a stored row
+ *   with a newer generation stays. `upsert` resolves with how many of the caller's points were written
+ *   (inserted, or updated at an equal or newer generation); when several callers share a batch, their
+ *   stored generations are read first (one scan) to tell each its own count. A batch whose ids are all
+ *   new is appended instead (a third of a merge's cost; safe because nobody else writes).
+ * - deletes from concurrent jobs merge the same way: one read of the affected documents' ids, one delete
+ *   (a lone delete counts its rows first, then deletes). Nothing to write → no commit.
+ *
+ * Full-text freshness: rows written after the FTS index was last built are still searched (LanceDB scans
+ * the unindexed rows), but that scan costs ~40 µs per row and scores those rows against index statistics
+ * that do not include them yet. So the writer brings the index up to date (`optimize()`, which also
+ * compacts) a while after writes — throttled to at most once per `ftsRefreshIntervalMs` and never more
+ * than ~1/6 of the writer's time; the store's `searchText` asks for a refresh (`refreshIndex`) when too
+ * much is unindexed.
+ */
+import * as lancedb from '@lancedb/lancedb';
+import { ErrorCode } from '../../errors/errors.js';
+import type { StoredPoint } from '../../ports/vector-store.js';
+import { SingleWriter } from '../../util/single-writer.js';
+import { chunks, FTS_COLUMN, FTS_INDEX, IN_CHUNK, inList, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
+
+export interface LanceWriterOptions {
+  /** Rows per merged write batch (DESIGN §14: ~256). */
+  readonly maxBatchRows?: number;
+  /** Least time between two background full-text index refreshes. */
+  readonly ftsRefreshIntervalMs?: number;
+  /** Old table versions are pruned after this many write batches (and on close). */
+  readonly pruneEveryBatches?: number;
+  /** Table versions older than this are pruned. */
+  readonly pruneOlderThanMs?: number;
+}
+
+interface DeleteRequest {
+  readonly documentId: string;
+  /** null: delete every point of the document. */
+  readonly keep: ReadonlySet<string> | null;
+}
+
+export class LanceWriter {
+  private readonly writer: SingleWriter;
+  private readonly ftsRefreshIntervalMs: number;
+  private readonly pruneEveryBatches: number;
+  private readonly pruneOlderThanMs: number;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private lastRefreshDurationMs = 0;
+  private batchesSincePrune = 0;
+  /** Writes since the last optimize() (so close() can skip a needless one). */
+  private writesSinceOptimize = 0;
+  private closed = false;
+
+  constructor(
+    private readonly table: lancedb.Table,
+    options: LanceWriterOptions,
+  ) {
+    this.writer = new SingleWriter({ maxBatchRows: options.maxBatchRows ?? 256 });
+    this.ftsRefreshIntervalMs = options.ftsRefreshIntervalMs ?? 1000;
+    this.pruneEveryBatches = options.pruneEveryBatches ?? 500;
+    this.pruneOlderThanMs = options.pruneOlderThanMs ?? 5 * 60_000;
+  }
+
+  /** Resolves with how many of `rows` were written (already validated by the store). */
+  upsert(rows: Row[]): Promise<number> {
+    return this.writer.batch<Row[], number>('upsert', rows, rows.length, (items) => this.runUpserts(items));
+  }
+
+  /** Removes the document's rows whose ids are not in `keep` (null: all of them); resolves with the count. */
+  deleteDocument(documentId: string, keep: ReadonlySet<string> | null): Promise<number> {
+    return this.writer.batch<DeleteRequest, number>('delete', { documentId, keep }, 1, (items) => this.runDeletes(items));
+  }
+
+  /** One merged upsert batch, inside the writer. */
+  private async runUpserts(items: Row[][]): Promise<number[]> {
+    const winners = new Map<string, Row>();
+    for (const rows of items) {
+      for (const row of rows) {
+        const current = winners.get(row.id);
+        if (!current || row.generation >= current.generation) winners.set(row.id, row);
+      }
+    }
+    try {
+      if (items.length === 1) {
+        const rows = [...winners.values()];
+        // Only this writer writes, so ids absent now stay absent until the append: a plain append is
+        // safe then, and costs about a third of a merge (the common case: a document's first version).
+        const allNew =
+          rows.length <= IN_CHUNK && (await this.table.countRows(`id IN (${inList(rows.map((r) => r.id))})`)) === 0;
+        if (allNew) {
+          await this.table.add(rows as unknown as Record<string, unknown>[]);
+          this.afterWrite();
+          return [rows.length];
+        }
+        // The merge's own counts are the answer (a fenced match is neither inserted nor updated).
+        const result = await this.merge(rows);
+        const written = result.numInsertedRows + result.numUpdatedRows;
+        if (written > 0) this.afterWrite();
+        return [written];
+      }
+      // Several callers: read the stored generations once to tell each caller what was written of its points.
+      const stored = await this.storedPoints([...winners.keys()]);
+      const toWrite = [...winners.values()].filter((row) => {
+        const s = stored.get(row.id);
+        return !s || row.generation >= s.generation;
+      });
+      if (toWrite.length > 0) {
+        if (stored.size === 0) await this.table.add(toWrite as unknown as Record<string, unknown>[]);
+        else await this.merge(toWrite);
+        this.afterWrite();
+      }
+      const written = new Set(toWrite);
+      return items.map((rows) => rows.filter((r) => written.has(r)).length);
+    } catch (error) {
+      throw storeError(ErrorCode.StoreWriteFailed, 'upsert', error);
+    }
+  }
+
+  /** Upsert keyed by id, fenced: a stored row with a newer generation stays as it is. */
+  private merge(rows: Row[]): Promise<lancedb.MergeResult> {
+    return this.table
+      .mergeInsert('id')
+      .whenMatchedUpdateAll({ where: 'target.generation <= source.generation' })
+      .whenNotMatchedInsertAll()
+      .execute(rows as unknown as Record<string, unknown>[]);
+  }
+
+  /** One merged delete batch, inside the writer; requests apply in queue order. */
+  private async runDeletes(items: DeleteRequest[]): Promise<number[]> {
+    try {
+      const only = items.length === 1 ? items[0]! : undefined;
+      if (only && (only.keep?.size ?? 0) <= IN_CHUNK) {
+        // One caller: one delete, whose own count is the answer; a cheap count first spares an empty commit.
+        const keep = only.keep && only.keep.size > 0 ? ` AND id NOT IN (${inList([...only.keep])})` : '';
+        const predicate = `document_id = ${sqlString(only.documentId)}${keep}`;
+        if ((await this.table.countRows(predicate)) === 0) return [0];
+        const { numDeletedRows } = await this.table.delete(predicate);
+        if (numDeletedRows > 0) this.afterWrite();
+        return [numDeletedRows];
+      }
+      const documentIds = [...new Set(items.map((i) => i.documentId))];
+      const byDocument = new Map<string, string[]>();
+      for (const part of chunks(documentIds, IN_CHUNK)) {
+        const rows = await this.table
+          .query()
+          .where(`document_id IN (${inList(part)})`)
+          .select(['id', 'document_id'])
+          .toArray();
+        for (const row of rows) {
+          const list = byDocument.get(String(row.document_id)) ?? [];
+          list.push(String(row.id));
+          byDocument.set(String(row.document_id), list);
+        }
+      }
+      const doomed = new Set<string>();
+      const counts = items.map((item) => {
+        let n = 0;
+        for (const id of byDocument.get(item.documentId) ?? []) {
+          if (item.keep?.has(id) || doomed.has(id)) continue;
+          doomed.add(id);
+          n++;
+        }
+        return n;
+      });
+      if (doomed.size > 0) {
+        for (const part of chunks([...doomed], IN_CHUNK)) await this.table.delete(`id IN (${inList(part)})`);
+        this.afterWrite();
+      }
+      return counts;
+    } catch (error) {
+      throw storeError(ErrorCode.StoreWriteFailed, 'delete', error);
+    }
+  }
+
+  private async storedPoints(ids: readonly string[]): Promise<Map<string, StoredPoint>> {
+    const out = new Map<string, StoredPoint>();
+    for (const part of chunks(ids, IN_CHUNK)) {
+      const rows = await this.table
+        .query()
+        .where(`id IN (${inList(part)})`)
+        .select(['id', 'content_hash', 'generation', 'embedding_version'])
+        .toArray();
+      for (const row of rows) out.set(String(row.id), storedPoint(row));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- index upkeep (all inside the writer)
+
+  private afterWrite(): void {
+    this.writesSinceOptimize++;
+    this.batchesSincePrune++;
+    if (this.refreshTimer || this.closed) return;
+    // At most one refresh per interval, and at most ~1/6 of the writer's time spent refreshing.
+    const delay = Math.max(this.ftsRefreshIntervalMs, 5 * this.lastRefreshDurationMs);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      if (!this.closed) this.refreshIndex().catch(() => undefined); // retried after the next write or search
+    }, delay);
+    this.refreshTimer.unref();
+  }
+
+  /** Brings the FTS index up to date (and compacts) unless it already is; shared by concurrent callers. */
+  refreshIndex(): Promise<void> {
+    this.refreshing ??= this.writer
+      .exclusive(async () => {
+        const stats = await this.table.indexStats(FTS_INDEX);
+        const pruneDue = this.batchesSincePrune >= this.pruneEveryBatches;
+        if (stats && stats.numUnindexedRows === 0 && !pruneDue) return;
+        const started = performance.now();
+        await this.optimize(pruneDue);
+        this.lastRefreshDurationMs = performance.now() - started;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /** Compaction + index update (+ pruning old versions); must run inside the writer. */
+  private async optimize(prune: boolean): Promise<void> {
+    await this.table.optimize(prune ? { cleanupOlderThan: new Date(Date.now() - this.pruneOlderThanMs) } : {});
+    if (!(await this.table.listIndices()).some((i) => i.name === FTS_INDEX)) {
+      await this.table.createIndex(FTS_COLUMN, { config: lancedb.Index.fts(), name: FTS_INDEX });
+    }
+    this.writesSinceOptimize = 0;
+    if (prune) this.batchesSincePrune = 0;
+  }
+
+  /** Finishes queued writes, then brings the index up to date, compacts and prunes; the table stays open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    try {
+      await this.writer.exclusive(async () => {
+        if (this.writesSinceOptimize > 0 || this.batchesSincePrune > 0) await this.optimize(true);
+      });
+    } finally {
+      await this.writer.close();
+    }
+  }
+}
