@@ -4,14 +4,14 @@ import { gfm } from 'micromark-extension-gfm';
 import type { Nodes, Root } from 'mdast';
 import { defuseInlinePathologies } from './defuse.js';
 import { checkTreeDepth, prescanDepth } from './depth.js';
-import { splitFrontMatter } from './front-matter.js';
+import { splitFrontMatter, type FrontMatter } from './front-matter.js';
 import { prescanSections, stripDataUris } from './limits.js';
 import { stripGeneratorMarkup } from './generator-markup.js';
 import { renderRoot, type Block, type DefinitionInfo, type LinkRef, type RenderedSegment } from './render.js';
 import { buildSections } from './sections.js';
 import { segmentCuts } from './segments.js';
 import { normaliseText } from './shared.js';
-import { resolveParseOptions, type ParseOptions, type ParsedDocument } from './types.js';
+import { resolveParseOptions, type ParseOptions, type ParsedDocument, type ResolvedParseOptions } from './types.js';
 
 /**
  * Markdown → document fields, sections and links (DESIGN §5 parse). Pure and synchronous; run it through
@@ -26,13 +26,40 @@ import { resolveParseOptions, type ParseOptions, type ParsedDocument } from './t
  */
 export function parseMarkdown(text: string, options: ParseOptions): ParsedDocument {
   const opts = resolveParseOptions(options);
+  const prepared = prepareBody(text, opts);
+  const { pieces } = renderPieces(prepared.body, [0, ...prepared.cuts, prepared.body.length], opts.maxDepth);
+  return assembleDocument(prepared, pieces, opts);
+}
+
+/** The body with its front matter split off, cleaned, pre-scanned, and where it will be cut into segments. */
+export interface PreparedBody {
+  readonly frontMatter: FrontMatter | null;
+  readonly body: string;
+  /** Offsets in `body` where segments after the first start. */
+  readonly cuts: number[];
+}
+
+/** A segment's rendering and where it lies in the body. */
+export interface RenderedPiece {
+  readonly start: number;
+  readonly end: number;
+  readonly render: RenderedSegment;
+}
+
+/** Phase 1: everything before micromark runs. Throws BAD_FRONT_MATTER, TOO_DEEP or TOO_MANY_SECTIONS. */
+export function prepareBody(text: string, opts: ResolvedParseOptions): PreparedBody {
   const normalised = normaliseText(text).replace(/\u0000/g, '\uFFFD');
   const { frontMatter, body: afterFrontMatter } = splitFrontMatter(normalised);
   const body = defuseInlinePathologies(stripDataUris(stripGeneratorMarkup(afterFrontMatter)));
   prescanDepth(body, opts.maxDepth);
   prescanSections(body, opts.maxSections);
+  return { frontMatter, body, cuts: segmentCuts(body, opts.segmentBytes) };
+}
 
-  const rendered = renderSegments(body, segmentCuts(body, opts.segmentBytes), opts.maxDepth);
+/** Phase 3: link definitions carried across segments, then sections and links. */
+export function assembleDocument(prepared: PreparedBody, pieces: readonly RenderedPiece[], opts: ResolvedParseOptions): ParsedDocument {
+  const { frontMatter, body } = prepared;
+  const rendered = resolveAcrossPieces(body, pieces, opts.maxDepth);
   const blocks: Block[] = rendered.flatMap((r) => r.blocks);
   const definitions = new Map<string, DefinitionInfo>();
   for (const r of rendered) for (const d of r.definitions) if (!definitions.has(d.identifier)) definitions.set(d.identifier, d);
@@ -61,27 +88,39 @@ function parseTree(src: string, maxDepth: number): Root {
 }
 
 /**
- * Parse segment by segment. A piece whose tail is still inside a fenced code or HTML block (the cut was
- * wrong) is merged with the next one. Link reference and footnote definitions are global in Markdown, so
- * a piece that may hold a reference to a definition in another piece (some text node still shows `]`)
- * is parsed again with those definitions prepended; the prepended blocks are dropped.
+ * Phase 2: parse the segments between `bounds` (offsets in `body`: the range's start, the cuts inside it,
+ * its end) one by one. A piece whose tail is still inside a fenced code or HTML block (the cut was wrong)
+ * is merged with the next one; `tailOpen` says the range's last piece ended so, which matters only when
+ * another range follows it (ParsePool then parses the whole body in one range instead). Ranges are
+ * independent, so two threads can parse the two halves of a big document at once.
  */
-function renderSegments(body: string, cuts: readonly number[], maxDepth: number): RenderedSegment[] {
-  const bounds = [0, ...cuts, body.length];
-  const pieces: { src: string; render: RenderedSegment }[] = [];
+export function renderPieces(body: string, bounds: readonly number[], maxDepth: number): { pieces: RenderedPiece[]; tailOpen: boolean } {
+  const pieces: RenderedPiece[] = [];
+  let tailOpen = false;
   let i = 0;
   while (i < bounds.length - 1) {
     let j = i + 1;
     let src = body.slice(bounds[i], bounds[j]);
     let root = parseTree(src, maxDepth);
-    while (j < bounds.length - 1 && tailIsOpen(root, src)) {
+    tailOpen = tailIsOpen(root, src);
+    while (j < bounds.length - 1 && tailOpen) {
       j++;
       src = body.slice(bounds[i], bounds[j]);
       root = parseTree(src, maxDepth);
+      tailOpen = tailIsOpen(root, src);
     }
-    pieces.push({ src, render: renderRoot(root, 0) });
+    pieces.push({ start: bounds[i]!, end: bounds[j]!, render: renderRoot(root, 0) });
     i = j;
   }
+  return { pieces, tailOpen };
+}
+
+/**
+ * Link reference and footnote definitions are global in Markdown, so a piece that may hold a reference to
+ * a definition in another piece (some text node still shows `]`) is parsed again with those definitions
+ * prepended; the prepended blocks are dropped.
+ */
+function resolveAcrossPieces(body: string, pieces: readonly RenderedPiece[], maxDepth: number): RenderedSegment[] {
   if (pieces.length === 1) return [pieces[0]!.render];
 
   const defs = new Map<string, DefinitionInfo>();
@@ -101,7 +140,7 @@ function renderSegments(body: string, cuts: readonly number[], maxDepth: number)
       [...notes.entries()].filter(([id]) => !localNotes.has(id)).map(([, label]) => label),
     );
     if (prefix === '') return p.render;
-    const root = parseTree(prefix + p.src, maxDepth);
+    const root = parseTree(prefix + body.slice(p.start, p.end), maxDepth);
     return renderRoot(root, prefix.length);
   });
 }

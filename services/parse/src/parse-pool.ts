@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SerialisedError } from './parse-worker.js';
+import type { PreparedBody, RenderedPiece } from './parse-markdown.js';
+import type { ParseTask, SerialisedError } from './parse-worker.js';
 import { ErrorCode, PermanentError, RetryableError } from './shared.js';
-import type { ParseOptions, ParsedDocument } from './types.js';
+import { PARSE_DEFAULTS, type ParseOptions, type ParsedDocument } from './types.js';
 
 /**
  * A small pool of reusable worker threads running parseMarkdown (DESIGN §5 parse: "parsing runs in a
@@ -16,6 +17,10 @@ import type { ParseOptions, ParsedDocument } from './types.js';
  *  - Errors thrown inside the worker come back re-created: PermanentError/RetryableError with the same
  *    code and message; anything else as an Error with the same name and message.
  *  - Any other thread death rejects with a (retryable) Error and the thread is replaced.
+ *  - A big document (over `SPLIT_SEGMENTS` segments) is parsed in phases when the pool has two threads or
+ *    more: one thread prepares the body and finds the segment cuts, two threads parse the two halves of
+ *    the segments at once, one assembles the sections. Micromark is most of a big parse, so a 3 MB
+ *    document parses in a little over half the time. The job's time limit covers all phases together.
  *  - Threads start eagerly and stay warm; idle threads are unref'd, so an idle pool never keeps the
  *    process alive. Three consecutive start-up failures stop respawning and reject waiting jobs.
  */
@@ -50,12 +55,17 @@ const WORKER_URL = new URL(
 );
 const MAX_STARTUP_FAILURES = 3;
 
+/** Segments (of `segmentBytes`) above which a document's segments are parsed by two threads at once. */
+const SPLIT_SEGMENTS = 8;
+
 interface Job {
   readonly id: number;
-  readonly text: string;
-  readonly opts: ParseOptions;
+  readonly task: ParseTask;
+  /** This task's time limit. */
   readonly timeoutMs: number;
-  readonly resolve: (doc: ParsedDocument) => void;
+  /** The whole job's time limit (what a PARSE_TIMEOUT message names). */
+  readonly limitMs: number;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | null;
@@ -71,7 +81,7 @@ interface Slot {
 
 type WorkerMessage =
   | { type: 'ready' }
-  | { type: 'result'; id: number; ok: true; value: ParsedDocument }
+  | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerialisedError };
 
 export class ParsePool {
@@ -87,6 +97,8 @@ export class ParsePool {
   private readyWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Threads started over the pool's life (replacements included); for tests and metrics. */
   spawned = 0;
+  /** Big documents parsed in two halves at once, and those of them rendered in one range after all. */
+  readonly splits = { halves: 0, oneRange: 0 };
 
   constructor(options: ParsePoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? PARSE_POOL_DEFAULTS.size));
@@ -107,16 +119,58 @@ export class ParsePool {
   }
 
   parse(text: string, opts: ParseOptions, jobOptions: ParseJobOptions = {}): Promise<ParsedDocument> {
+    const segmentBytes = opts.segmentBytes ?? PARSE_DEFAULTS.segmentBytes;
+    if (this.size >= 2 && text.length > SPLIT_SEGMENTS * segmentBytes) return this.parseInHalves(text, opts, jobOptions);
+    return this.run<ParsedDocument>({ op: 'parse', text, opts }, jobOptions);
+  }
+
+  /**
+   * prepare → render both halves at once → assemble. When the first half's last piece ends inside an open
+   * fence (a wrong cut at the seam), the halves would not join as one parse would, so that document is
+   * rendered in one range instead.
+   */
+  private async parseInHalves(text: string, opts: ParseOptions, jobOptions: ParseJobOptions): Promise<ParsedDocument> {
+    const deadline = performance.now() + (jobOptions.timeoutMs ?? this.timeoutMs);
+    const within = (): ParseJobOptions & { limitMs: number } => {
+      const left = Math.floor(deadline - performance.now());
+      if (left <= 0) throw new PermanentError(ErrorCode.ParseTimeout, `parse exceeded ${jobOptions.timeoutMs ?? this.timeoutMs} ms`);
+      return { ...jobOptions, timeoutMs: left, limitMs: jobOptions.timeoutMs ?? this.timeoutMs };
+    };
+    const prepared = await this.run<PreparedBody>({ op: 'prepare', text, opts }, within());
+    const { body, cuts } = prepared;
+    const maxDepth = opts.maxDepth ?? PARSE_DEFAULTS.maxDepth;
+    const render = (bounds: number[]) => {
+      const from = bounds[0]!;
+      return this.run<{ pieces: RenderedPiece[]; tailOpen: boolean }>(
+        { op: 'render', body: body.slice(from, bounds.at(-1)), bounds: bounds.map((b) => b - from), maxDepth }, within(),
+      ).then((r) => ({ ...r, pieces: r.pieces.map((p) => ({ ...p, start: p.start + from, end: p.end + from })) }));
+    };
+    const bounds = [0, ...cuts, body.length];
+    let pieces: RenderedPiece[];
+    if (cuts.length < 2) {
+      pieces = (await render(bounds)).pieces;
+    } else {
+      const seam = Math.ceil(bounds.length / 2) - 1;
+      const [first, second] = await Promise.all([render(bounds.slice(0, seam + 1)), render(bounds.slice(seam))]);
+      this.splits.halves++;
+      if (first.tailOpen) this.splits.oneRange++;
+      pieces = first.tailOpen ? (await render(bounds)).pieces : [...first.pieces, ...second.pieces];
+    }
+    return this.run<ParsedDocument>({ op: 'assemble', prepared, pieces, opts }, within());
+  }
+
+  /** Runs one task on a warm thread, with the job's time limit and abort signal. */
+  private run<T>(task: ParseTask, jobOptions: ParseJobOptions & { limitMs?: number }): Promise<T> {
     if (this.closed) return Promise.reject(new Error('parse pool is closed'));
     const { signal } = jobOptions;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ParsedDocument>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const job: Job = {
         id: this.nextId++,
-        text,
-        opts,
+        task,
         timeoutMs: jobOptions.timeoutMs ?? this.timeoutMs,
-        resolve,
+        limitMs: jobOptions.limitMs ?? jobOptions.timeoutMs ?? this.timeoutMs,
+        resolve: resolve as (value: unknown) => void,
         reject,
         signal,
         onAbort: null,
@@ -234,7 +288,7 @@ export class ParsePool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.timer = setTimeout(() => this.onTimeout(slot, job), job.timeoutMs);
-      slot.worker.postMessage({ type: 'parse', id: job.id, text: job.text, opts: job.opts });
+      slot.worker.postMessage({ type: 'task', id: job.id, task: job.task });
     }
     this.updateRefs();
   }
@@ -242,7 +296,7 @@ export class ParsePool {
   private onTimeout(slot: Slot, job: Job): void {
     if (slot.job !== job) return;
     this.kill(slot);
-    this.settle(job, new PermanentError(ErrorCode.ParseTimeout, `parse exceeded ${job.timeoutMs} ms`));
+    this.settle(job, new PermanentError(ErrorCode.ParseTimeout, `parse exceeded ${job.limitMs} ms`));
     this.fill();
     this.pump();
   }
@@ -275,7 +329,7 @@ export class ParsePool {
     void slot.worker.terminate();
   }
 
-  private settle(job: Job, error: unknown, value?: ParsedDocument): void {
+  private settle(job: Job, error: unknown, value?: unknown): void {
     if (job.signal && job.onAbort) job.signal.removeEventListener('abort', job.onAbort);
     job.onAbort = null;
     if (error) job.reject(error);

@@ -1,20 +1,22 @@
 /**
- * Worker-thread entry of ParsePool: runs parseMarkdown on request. Loaded as `parse-worker.ts` under tsx
+ * Worker-thread entry of ParsePool: runs the parser on request. Loaded as `parse-worker.ts` under tsx
  * (workers inherit the parent's `--import tsx` through execArgv) or as `parse-worker.js` when compiled.
- * Protocol: posts {type:'ready'} once loaded; answers {type:'parse', id, text, opts} with
+ * Protocol: posts {type:'ready'} once loaded; answers {type:'task', id, task} with
  * {type:'result', id, ok:true, value} or {type:'result', id, ok:false, error:{name, message, code, permanent}}.
+ * A task is a whole parse, or one phase of a big document's parse (ParsePool runs the phases so that two
+ * threads parse the two halves of its segments at once).
  */
 import { parentPort } from 'node:worker_threads';
-import { parseMarkdown } from './parse-markdown.js';
+import { assembleDocument, parseMarkdown, prepareBody, renderPieces, type PreparedBody, type RenderedPiece } from './parse-markdown.js';
 import { PipelineError } from './shared.js';
-import type { ParseOptions } from './types.js';
+import { resolveParseOptions, type ParseOptions } from './types.js';
 
-export interface ParseRequest {
-  readonly type: 'parse';
-  readonly id: number;
-  readonly text: string;
-  readonly opts: ParseOptions;
-}
+export type ParseTask =
+  | { readonly op: 'parse'; readonly text: string; readonly opts: ParseOptions }
+  | { readonly op: 'prepare'; readonly text: string; readonly opts: ParseOptions }
+  /** `body` is the range's own text; `bounds` are offsets into it. */
+  | { readonly op: 'render'; readonly body: string; readonly bounds: number[]; readonly maxDepth: number }
+  | { readonly op: 'assemble'; readonly prepared: PreparedBody; readonly pieces: RenderedPiece[]; readonly opts: ParseOptions };
 
 export interface SerialisedError {
   readonly name: string;
@@ -23,13 +25,21 @@ export interface SerialisedError {
   readonly permanent: boolean;
 }
 
+function run(task: ParseTask): unknown {
+  switch (task.op) {
+    case 'parse': return parseMarkdown(task.text, task.opts);
+    case 'prepare': return prepareBody(task.text, resolveParseOptions(task.opts));
+    case 'render': return renderPieces(task.body, task.bounds, task.maxDepth);
+    case 'assemble': return assembleDocument(task.prepared, task.pieces, resolveParseOptions(task.opts));
+  }
+}
+
 const port = parentPort;
 if (port) {
-  port.on('message', (msg: ParseRequest) => {
-    if (msg?.type !== 'parse') return;
+  port.on('message', (msg: { type: 'task'; id: number; task: ParseTask }) => {
+    if (msg?.type !== 'task') return;
     try {
-      const value = parseMarkdown(msg.text, msg.opts);
-      port.postMessage({ type: 'result', id: msg.id, ok: true, value });
+      port.postMessage({ type: 'result', id: msg.id, ok: true, value: run(msg.task) });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       const serialised: SerialisedError = {

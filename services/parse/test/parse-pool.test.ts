@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { closeParsePools, parseInWorker, parseMarkdown, ParsePool } from '../src/index.js';
 import { PermanentError } from '../src/shared.js';
+import { segmentCuts } from '../src/segments.js';
 
 const opts = { documentId: 'doc-1', sourceUri: 'file:///docs/pool.md' };
 const sample = '---\ntitle: Pool\n---\n# A\n\nText with `redis-cli`.\n\n## B\n\n- one\n- two\n';
@@ -70,6 +71,32 @@ describe('parse: worker-thread pool', function () {
     const inline = performance.now();
     for (let i = 0; i < 50; i++) parseMarkdown(five, opts);
     console.log(`      5 KB: ${perDoc.toFixed(2)} ms via the pool, ${((performance.now() - inline) / 50).toFixed(2)} ms inline`);
+  });
+
+  it('parses a big document on two threads at once (halves of its segments), with exactly parseMarkdown\'s answer', async () => {
+    const chapter = (i: number) => `# Chapter ${i}\n\nSee [the index][idx] and [inline](c${i}.md).\n\n## Setup\n\n${'word '.repeat(40)}\n\n\`\`\`sh\nredis-cli -p ${i}\n\`\`\`\n\n`;
+    const doc = Array.from({ length: 40 }, (_, i) => chapter(i)).join('') + '[idx]: /index.md\n';
+    const small = { ...opts, segmentBytes: 512 }; // > 8 segments: the split path
+    const before = { ...pool.splits };
+    expect(await pool.parse(doc, small)).to.deep.equal(parseMarkdown(doc, small));
+    expect(pool.splits.halves).to.equal(before.halves + 1);
+    expect(pool.splits.oneRange).to.equal(before.oneRange);
+    // The reference at the top resolves through the definition parsed by the other thread.
+    expect((await pool.parse(doc, small)).links.filter((l) => l.url === '/index.md')).to.have.length(40);
+  });
+
+  it('renders a big document in one range when the first half ends inside a fence the cutter misread', async () => {
+    // Every chapter carries a fence whose over-indented "closer" fools the cutter, so pieces end open.
+    const chapter = (i: number) => `# Chapter ${i}\n\n${'word '.repeat(40)}\n\n\`\`\`\ncode\n      \`\`\`\n# not a heading ${i}\n\`\`\`\n\n`;
+    const doc = Array.from({ length: 62 }, (_, i) => chapter(i)).join('');
+    const small = { ...opts, segmentBytes: 300 };
+    // Precondition: the pool's seam (the middle cut) is one of the misread ones.
+    const bounds = [0, ...segmentCuts(doc, 300), doc.length];
+    expect(doc.slice(bounds[Math.ceil(bounds.length / 2) - 1])).to.match(/^# not a heading/);
+    const before = { ...pool.splits };
+    expect(await pool.parse(doc, small)).to.deep.equal(parseMarkdown(doc, small));
+    expect(pool.splits.halves).to.equal(before.halves + 1);
+    expect(pool.splits.oneRange).to.equal(before.oneRange + 1);
   });
 
   it('terminates and replaces a thread on timeout, rejecting with PARSE_TIMEOUT', async () => {
