@@ -7,7 +7,8 @@
  * writeVersion is a group commit: versions queued while the writer is busy are merged into one transaction
  * (one UNWIND statement per kind of row). Inside it the stored generations are read first (the fence); a
  * version older than what is stored, or older than another version of its document in the same batch, is
- * answered applied=false and writes nothing.
+ * answered applied=false and writes nothing. The per-document reads of every job are coalesced across
+ * jobs (ladybug-reads.ts): under concurrency LadybugDB's cost is per statement, not per row.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDo
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
+import { documentReads, num, str, toStoredDocument, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
 
@@ -44,8 +46,7 @@ const READ_CONNECTIONS = 2;
 /** One store per database file per process: a second connection would be a second writer. */
 const openFiles = new Set<string>();
 
-const num = (v: LbugValue | undefined): number => (v === null || v === undefined ? 0 : Number(v));
-const str = (v: LbugValue | undefined): string => (v === null || v === undefined ? '' : String(v));
+const closedError = (): Error => new Error('STORE_CLOSED: the graph store is closed');
 const toStoredSection = (r: Row): StoredSection => ({
   id: str(r.id), documentId: str(r.documentId), ordinal: num(r.ordinal), level: num(r.level), title: str(r.title),
   headingPath: Array.isArray(r.headingPath) ? r.headingPath.map((x) => str(x as LbugValue)) : [], anchor: str(r.anchor),
@@ -57,6 +58,7 @@ export class LadybugGraphStore implements GraphStore {
   private readonly writer: SingleWriter;
   private readonly session: LadybugSession;
   private readonly readers: LadybugReadPool;
+  private readonly reads: DocumentReads;
   private closed = false;
 
   private constructor(
@@ -67,6 +69,7 @@ export class LadybugGraphStore implements GraphStore {
     this.session = new LadybugSession(db);
     this.readers = new LadybugReadPool(db, READ_CONNECTIONS);
     this.writer = new SingleWriter({ maxBatchRows });
+    this.reads = documentReads((fn) => this.readNow(fn));
   }
 
   /** Opens (creating if needed) the store in `dir` and creates the schema idempotently. */
@@ -114,20 +117,11 @@ export class LadybugGraphStore implements GraphStore {
   }
 
   sectionHashes(documentId: string): Promise<SectionHash[]> {
-    return this.read(async (run) =>
-      (await run(READ.sectionHashes, { documentId })).map((r) => ({
-        id: str(r.id),
-        contentHash: str(r.contentHash),
-        generation: num(r.generation),
-      })),
-    );
+    return this.coalesced(() => this.reads.sectionHashes(documentId));
   }
 
   getDocument(documentId: string): Promise<StoredDocument | null> {
-    return this.read(async (run) => {
-      const row = (await run(READ.document, { documentId }))[0];
-      return row ? toStoredDocument(row) : null;
-    });
+    return this.coalesced(() => this.reads.getDocument(documentId));
   }
 
   listDocuments(tag?: string): Promise<StoredDocument[]> {
@@ -190,25 +184,10 @@ export class LadybugGraphStore implements GraphStore {
   }
 
   counts(documentId?: string): Promise<GraphCounts> {
+    if (documentId !== undefined) return this.coalesced(() => this.reads.counts(documentId));
     return this.read(async (run) => {
-      if (documentId === undefined) {
-        const r = (await run(READ.countsAll, {}))[0] ?? {};
-        return { documents: num(r.documents), sections: num(r.sections), entities: num(r.entities), mentions: num(r.mentions), edges: num(r.edges) };
-      }
-      const r = (await run(READ.countsOfDocument, { documentId }))[0] ?? {};
-      const entityIds = new Set((await run(READ.entitiesOfDocument, { documentId })).map((e) => str(e.id)));
-      const steps = new Set<string>();
-      for (const s of await run(READ.stepsOfDocument, { documentId })) {
-        entityIds.add(str(s.id));
-        steps.add(`${str(s.procedureId)}\u0000${str(s.id)}`);
-      }
-      return {
-        documents: num(r.documents),
-        sections: num(r.sections),
-        entities: entityIds.size,
-        mentions: num(r.mentions),
-        edges: num(r.sectionEdges) + steps.size,
-      };
+      const r = (await run(READ.countsAll, {}))[0] ?? {};
+      return { documents: num(r.documents), sections: num(r.sections), entities: num(r.entities), mentions: num(r.mentions), edges: num(r.edges) };
     });
   }
 
@@ -245,6 +224,7 @@ export class LadybugGraphStore implements GraphStore {
     try {
       await this.writer.close();
     } finally {
+      await this.reads.settled();
       await this.readers.close();
       await this.session.close();
       await this.db.close().catch(() => undefined);
@@ -322,8 +302,17 @@ export class LadybugGraphStore implements GraphStore {
   // ---- connection discipline ----------------------------------------------------------------------
 
   /** A read on a connection of the read pool, never on the writer's (see LadybugReadPool). */
-  private read<T>(fn: (run: (cypher: string, params: Params) => Promise<Row[]>) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('STORE_CLOSED: the graph store is closed'));
+  private read<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.readNow(fn);
+  }
+
+  /** A coalesced read (ladybug-reads.ts), refused once the store is closing. */
+  private coalesced<T>(read: () => Promise<T>): Promise<T> {
+    return this.closed ? Promise.reject(closedError()) : read();
+  }
+
+  private readNow<T>(fn: (run: Run) => Promise<T>): Promise<T> {
     return this.readers.use(async (session) => {
       try {
         return await fn((cypher, params) => session.run(cypher, params));
@@ -346,17 +335,4 @@ export class LadybugGraphStore implements GraphStore {
       }
     });
   }
-}
-
-function toStoredDocument(r: Row): StoredDocument {
-  return {
-    id: str(r.id),
-    sourceUri: str(r.sourceUri),
-    tag: str(r.tag),
-    title: str(r.title),
-    checksum: str(r.checksum),
-    generation: num(r.generation),
-    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
-    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
-  };
 }

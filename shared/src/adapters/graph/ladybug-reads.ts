@@ -1,0 +1,137 @@
+/**
+ * The per-document reads every job makes (graph: sectionHashes; verify: sectionHashes, getDocument,
+ * counts), coalesced across jobs (util/coalesced-reads.ts). LadybugDB plans every statement, so under
+ * concurrency the cost is the number of statements, not their rows: sixteen verifies asking for their own
+ * document one by one cost far more than one UNWIND over sixteen ids.
+ *
+ * A batch of one key runs the per-document statements, which are cheaper than an UNWIND over one id; only
+ * merged reads pay for the batched form. Both give the same answer, a document that is not there included
+ * ([] / null / zero counts). Every caller gets its own list or object, as when each read was its own query.
+ */
+import type { LbugValue } from '@ladybugdb/core';
+import type { SectionHash } from '../../domain/model.js';
+import type { GraphCounts, StoredDocument } from '../../ports/graph-store.js';
+import { coalescedReads } from '../../util/coalesced-reads.js';
+import type { Params, Row } from './ladybug-session.js';
+import { READ } from './ladybug-statements.js';
+
+export type Run = (cypher: string, params: Params) => Promise<Row[]>;
+/** Runs `fn` on a connection of the read pool. */
+export type Reader = <T>(fn: (run: Run) => Promise<T>) => Promise<T>;
+
+export const num = (v: LbugValue | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+export const str = (v: LbugValue | undefined): string => (v === null || v === undefined ? '' : String(v));
+
+export function toStoredDocument(r: Row): StoredDocument {
+  return {
+    id: str(r.id),
+    sourceUri: str(r.sourceUri),
+    tag: str(r.tag),
+    title: str(r.title),
+    checksum: str(r.checksum),
+    generation: num(r.generation),
+    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
+    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
+  };
+}
+
+/**
+ * One batch per kind at a time: the read pool has two connections, and the verify of a document asks for
+ * all three kinds at once; reads issued meanwhile wait for the running batch and go out together.
+ */
+const OPTIONS = { maxBatch: 256, maxInFlight: 1 };
+const ZERO: GraphCounts = { documents: 0, sections: 0, entities: 0, mentions: 0, edges: 0 };
+
+export interface DocumentReads {
+  sectionHashes(documentId: string): Promise<SectionHash[]>;
+  getDocument(documentId: string): Promise<StoredDocument | null>;
+  counts(documentId: string): Promise<GraphCounts>;
+  /**
+   * Waits for every read asked for so far. A coalesced read goes out a tick or a batch after it was
+   * asked for; one accepted before the store closes is still answered, as a direct read would be, so the
+   * store waits for them before it closes the read pool.
+   */
+  settled(): Promise<void>;
+}
+
+export function documentReads(read: Reader): DocumentReads {
+  const hashes = coalescedReads((ids: readonly string[]) => read((run) => sectionHashes(run, ids)), () => [], OPTIONS);
+  const documents = coalescedReads((ids: readonly string[]) => read((run) => documentsOf(run, ids)), () => null, OPTIONS);
+  const counts = coalescedReads((ids: readonly string[]) => read((run) => countsOf(run, ids)), () => ZERO, OPTIONS);
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    pending.add(promise);
+    const forget = (): void => void pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  };
+  return {
+    sectionHashes: (id) => track(hashes(id).then((list) => [...list])),
+    getDocument: (id) => track(documents(id).then((doc) => doc && { ...doc })),
+    counts: (id) => track(counts(id).then((c) => ({ ...c }))),
+    settled: async () => void (await Promise.allSettled([...pending])),
+  };
+}
+
+/** Rows in the statement's order (ordinal, id), grouped by document; absent documents are left out. */
+async function sectionHashes(run: Run, ids: readonly string[]): Promise<Map<string, SectionHash[]>> {
+  const rows: Row[] =
+    ids.length === 1
+      ? (await run(READ.sectionHashes, { documentId: ids[0]! })).map((r) => ({ ...r, documentId: ids[0]! }))
+      : await run(READ.sectionHashesOfDocuments, { ids: [...ids] });
+  const out = new Map<string, SectionHash[]>();
+  for (const r of rows) {
+    const list = out.get(str(r.documentId)) ?? [];
+    list.push({ id: str(r.id), contentHash: str(r.contentHash), generation: num(r.generation) });
+    out.set(str(r.documentId), list);
+  }
+  return out;
+}
+
+async function documentsOf(run: Run, ids: readonly string[]): Promise<Map<string, StoredDocument>> {
+  const rows = ids.length === 1 ? await run(READ.document, { documentId: ids[0]! }) : await run(READ.documentsById, { ids: [...ids] });
+  return new Map(rows.map((r) => [str(r.id), toStoredDocument(r)]));
+}
+
+/**
+ * counts(documentId) as the GraphStore port defines it: entities = those its sections mention plus the
+ * steps of the procedures they mention; edges = every edge leaving its sections plus those HAS_STEP edges
+ * (each procedure's steps once, however many of its sections mention the procedure).
+ */
+async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, GraphCounts>> {
+  const of = new Map<string, { documents: number; sections: number; mentions: number; sectionEdges: number; entities: Set<string>; steps: Set<string> }>();
+  const entry = (id: string) => {
+    let e = of.get(id);
+    if (!e) of.set(id, (e = { documents: 0, sections: 0, mentions: 0, sectionEdges: 0, entities: new Set(), steps: new Set() }));
+    return e;
+  };
+  if (ids.length === 1) {
+    const documentId = ids[0]!;
+    const r = (await run(READ.countsOfDocument, { documentId }))[0] ?? {};
+    Object.assign(entry(documentId), { documents: num(r.documents), sections: num(r.sections), mentions: num(r.mentions), sectionEdges: num(r.sectionEdges) });
+    for (const e of await run(READ.entitiesOfDocument, { documentId })) entry(documentId).entities.add(str(e.id));
+    for (const s of await run(READ.stepsOfDocument, { documentId })) addStep(entry(documentId), s);
+  } else {
+    const list = { ids: [...ids] };
+    for (const r of await run(READ.documentsById, list)) entry(str(r.id)).documents = 1;
+    for (const r of await run(READ.edgesOfDocuments, list)) {
+      const e = entry(str(r.documentId));
+      const n = num(r.n);
+      e.sectionEdges += n;
+      if (str(r.type) === 'FROM_DOCUMENT') e.sections += n;
+      if (str(r.type) === 'MENTIONS') e.mentions += n;
+    }
+    for (const r of await run(READ.entitiesOfDocuments, list)) entry(str(r.documentId)).entities.add(str(r.id));
+    for (const r of await run(READ.stepsOfDocuments, list)) addStep(entry(str(r.documentId)), r);
+  }
+  const out = new Map<string, GraphCounts>();
+  for (const [id, e] of of) {
+    out.set(id, { documents: e.documents, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
+  }
+  return out;
+}
+
+function addStep(e: { entities: Set<string>; steps: Set<string> }, r: Row): void {
+  e.entities.add(str(r.id));
+  e.steps.add(`${str(r.procedureId)}\u0000${str(r.id)}`);
+}

@@ -1,0 +1,133 @@
+/**
+ * LadybugGraphStore under concurrency, on a real database: per-document reads issued together are answered
+ * by one batched statement per kind with exactly the answers lone reads give. Statements are counted by
+ * wrapping LadybugSession's run and query (the database is real; only the counting is added).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { GraphDocumentVersion } from '../../src/domain/model.js';
+import { LadybugGraphStore } from '../../src/adapters/graph/ladybug-graph-store.js';
+import { LadybugSession } from '../../src/adapters/graph/ladybug-session.js';
+import { READ } from '../../src/adapters/graph/ladybug-statements.js';
+import { buildVersion, expectedCounts, type SectionSpec } from '../contract/graph-store.contract.js';
+
+const OPTIONS = { bufferPoolBytes: 64 * 1024 * 1024, maxDbBytes: 2 ** 32 };
+
+/** Counts statements (run) and transaction control (query) while installed; `fail` makes one statement throw. */
+function spy() {
+  const run = LadybugSession.prototype.run;
+  const query = LadybugSession.prototype.query;
+  const runs: string[] = [];
+  const queries: string[] = [];
+  const state = { fail: null as string | null };
+  LadybugSession.prototype.run = function (this: LadybugSession, cypher, params) {
+    runs.push(cypher);
+    if (cypher === state.fail) return Promise.reject(new Error('injected statement failure'));
+    return run.call(this, cypher, params);
+  };
+  LadybugSession.prototype.query = function (this: LadybugSession, cypher) {
+    queries.push(cypher);
+    return query.call(this, cypher);
+  };
+  return {
+    runs,
+    state,
+    times: (cypher: string) => runs.filter((c) => c === cypher).length,
+    begins: () => queries.filter((q) => /^BEGIN/.test(q)).length,
+    reset: () => { runs.length = 0; queries.length = 0; },
+    restore: () => {
+      LadybugSession.prototype.run = run;
+      LadybugSession.prototype.query = query;
+    },
+  };
+}
+
+describe('LadybugGraphStore: coalesced reads', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: LadybugGraphStore;
+  let calls: ReturnType<typeof spy> | undefined;
+  const version = (n: number, sections: SectionSpec[], generation = 1) =>
+    buildVersion({ tag: 'grp', uri: `cli://grp/${n}.md`, generation, sections });
+  const guide = (n: number): GraphDocumentVersion =>
+    version(n, [
+      { path: ['Guide'], commands: ['redis-cli', `tool-${n}`] },
+      { path: ['Guide', 'Install'], commands: ['redis-server', 'redis-cli', 'redis-cli'], procedure: { name: 'Install', steps: ['download', 'build', 'run'] } },
+      { path: ['Guide', 'Configure'], parameters: ['maxmemory', `--port-${n}`] },
+      ...Array.from({ length: n }, (_, k) => ({ path: ['Guide', `Extra ${k}`], procedure: { name: 'Install', steps: ['again'] } })),
+    ]);
+  const hashesOf = (v: GraphDocumentVersion) =>
+    [...v.sections]
+      .sort((a, b) => a.ordinal - b.ordinal || (a.id < b.id ? -1 : 1))
+      .map((s) => ({ id: s.id, contentHash: s.contentHash, generation: v.document.generation }));
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ladybug-grouping-'));
+    store = await LadybugGraphStore.open(dir, OPTIONS);
+  });
+  afterEach(async () => {
+    calls?.restore();
+    calls = undefined;
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers concurrent sectionHashes/getDocument/counts with one statement per kind, exactly as lone reads', async () => {
+    const docs = [1, 2, 3, 4].map(guide);
+    // A document that links to another one and to its own section, and one whose sections were all removed.
+    const linked = version(5, [{ path: ['Refs'], refDocuments: [docs[0]!.document.id, 'nowhere'] }, { path: ['Refs', 'Self'] }]);
+    const linkedWithSelf = { ...linked, references: [...linked.references, { sectionId: linked.sections[1]!.id, targetKind: 'Section' as const, targetId: linked.sections[0]!.id }] };
+    const emptied = guide(6);
+    for (const v of [...docs, linkedWithSelf, emptied]) await store.writeVersion(v);
+    await store.removeSectionsExcept(emptied.document.id, []);
+    await store.markCompleted(docs[1]!.document.id, 1, 'pv-1');
+    const ids = [...docs, linkedWithSelf, emptied].map((v) => v.document.id);
+    ids.splice(2, 0, 'absent-1');
+    ids.push('absent-2', docs[0]!.document.id); // a document asked for twice in one batch
+
+    // Lone reads, one at a time: each is a batch of one and uses the per-document statements.
+    const sequential: unknown[] = [];
+    for (const id of ids) sequential.push([await store.sectionHashes(id), await store.getDocument(id), await store.counts(id)]);
+
+    calls = spy();
+    const concurrent = await Promise.all(ids.map((id) => Promise.all([store.sectionHashes(id), store.getDocument(id), store.counts(id)])));
+    expect(concurrent).to.deep.equal(sequential);
+    // One statement per kind for all of them (counts: documents, edges, entities, steps), none per document.
+    expect(calls.times(READ.sectionHashesOfDocuments)).to.equal(1);
+    expect(calls.times(READ.sectionHashes)).to.equal(0);
+    expect(calls.times(READ.document)).to.equal(0);
+    expect(calls.times(READ.countsOfDocument)).to.equal(0);
+    expect(calls.runs, calls.runs.join('\n---\n')).to.have.length(1 + 1 + 4);
+
+    // And both agree with what was written (not only with each other).
+    const byId = new Map(ids.map((id, i) => [id, concurrent[i]!]));
+    for (const v of docs) {
+      const [hashes, doc, counts] = byId.get(v.document.id)!;
+      expect(hashes).to.deep.equal(hashesOf(v));
+      expect(doc).to.deep.include({ id: v.document.id, title: v.document.title, generation: 1 });
+      expect(counts).to.deep.equal(expectedCounts(v));
+    }
+    expect(byId.get(docs[1]!.document.id)![1]).to.include({ completedGeneration: 1, pipelineVersion: 'pv-1' });
+    expect(byId.get(linked.document.id)![2]).to.deep.equal(expectedCounts(linkedWithSelf, new Set([docs[0]!.document.id])));
+    expect(byId.get(emptied.document.id)).to.deep.equal([[], byId.get(emptied.document.id)![1], { documents: 1, sections: 0, entities: 0, mentions: 0, edges: 0 }]);
+    for (const absent of ['absent-1', 'absent-2']) {
+      expect(byId.get(absent)).to.deep.equal([[], null, { documents: 0, sections: 0, entities: 0, mentions: 0, edges: 0 }]);
+    }
+    // Two callers of one document get equal answers, not one shared object.
+    const [first, again] = [concurrent[0]!, concurrent[concurrent.length - 1]!];
+    expect(again).to.deep.equal(first);
+    expect(again[0]).to.not.equal(first[0]);
+    expect(again[2]).to.not.equal(first[2]);
+  });
+
+  it('answers a coalesced read accepted before close', async () => {
+    const v = guide(1);
+    await store.writeVersion(v);
+    const reads = Promise.all([store.sectionHashes(v.document.id), store.counts(v.document.id)]);
+    await store.close();
+    expect(await reads).to.deep.equal([hashesOf(v), expectedCounts(v)]);
+    expect(String(await store.getDocument(v.document.id).catch((e: unknown) => e))).to.match(/STORE_CLOSED/);
+  });
+});
