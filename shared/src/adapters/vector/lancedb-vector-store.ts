@@ -15,8 +15,9 @@ import * as lancedb from '@lancedb/lancedb';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';
 import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { SearchOptions, StoredPoint, VectorStore } from '../../ports/vector-store.js';
+import { coalescedReads } from '../../util/coalesced-reads.js';
 import {
-  clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, searchTextOf,
+  chunks, clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
   pointOfRow, sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
 } from './lancedb-rows.js';
 import { LanceWriter, type LanceWriterOptions } from './lancedb-writer.js';
@@ -35,6 +36,14 @@ export class LanceVectorStore implements VectorStore {
   readonly kind = 'lancedb';
   private readonly writer: LanceWriter;
   private readonly ftsMaxUnindexedRows: number;
+  /**
+   * Concurrent jobs' per-document reads, merged into one query (coalesced-reads.ts): a LanceDB query's
+   * cost is mostly per-query planning, not rows (measured: `points` for one document 3.7 ms of CPU, for 16
+   * documents with `IN (…)` 4.0 ms). `points` and `existingHashes` share one loader, so the embed and
+   * verify stages of different jobs batch together. A lone read goes out at once; reads issued while one
+   * runs wait and merge.
+   */
+  private readonly documentPoints: (documentId: string) => Promise<StoredPoint[]>;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -46,6 +55,7 @@ export class LanceVectorStore implements VectorStore {
   ) {
     this.writer = new LanceWriter(table, options);
     this.ftsMaxUnindexedRows = options.ftsMaxUnindexedRows ?? 2000;
+    this.documentPoints = coalescedReads((ids) => this.loadDocumentPoints(ids), () => [], { maxBatch: IN_CHUNK });
   }
 
   /** Opens (creating if needed) the store in `dir`. Only one process may open a given dir (DESIGN §3). */
@@ -109,26 +119,15 @@ export class LanceVectorStore implements VectorStore {
 
   async existingHashes(documentId: string, embeddingVersion: string): Promise<Map<string, string>> {
     this.assertOpen();
-    const rows = await this.read('existingHashes', () =>
-      this.table
-        .query()
-        .where(`document_id = ${sqlString(documentId)} AND embedding_version = ${sqlString(embeddingVersion)}`)
-        .select(['id', 'content_hash'])
-        .toArray(),
-    );
-    return new Map(rows.map((r) => [String(r.id), String(r.content_hash)]));
+    const points = await this.read('existingHashes', () => this.documentPoints(documentId));
+    return new Map(points.filter((p) => p.embeddingVersion === embeddingVersion).map((p) => [p.id, p.contentHash]));
   }
 
   async points(documentId: string): Promise<StoredPoint[]> {
     this.assertOpen();
-    const rows = await this.read('points', () =>
-      this.table
-        .query()
-        .where(`document_id = ${sqlString(documentId)}`)
-        .select(['id', 'content_hash', 'generation', 'embedding_version'])
-        .toArray(),
-    );
-    return rows.map(storedPoint).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const points = await this.read('points', () => this.documentPoints(documentId));
+    // Copies: callers asking for the same document in one batch share the loaded list.
+    return points.map((p) => ({ ...p })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async fullPoints(documentId: string): Promise<VectorPoint[]> {
@@ -181,6 +180,28 @@ export class LanceVectorStore implements VectorStore {
       .map((r) => toHit(r, Number(r._score)))
       .filter((h) => Number.isFinite(h.score))
       .sort((a, b) => b.score - a.score);
+  }
+
+  // ---------------------------------------------------------------- coalesced reads
+
+  /** Every stored point of each document asked for, in table order; one `document_id IN (…)` query per batch. */
+  private async loadDocumentPoints(documentIds: readonly string[]): Promise<Map<string, StoredPoint[]>> {
+    this.assertOpen();
+    const byDocument = new Map<string, StoredPoint[]>();
+    for (const part of chunks(documentIds, IN_CHUNK)) {
+      const rows = await this.table
+        .query()
+        .where(`document_id IN (${inList(part)})`)
+        .select(['id', 'document_id', 'content_hash', 'generation', 'embedding_version'])
+        .toArray();
+      for (const row of rows) {
+        const documentId = String(row.document_id);
+        const list = byDocument.get(documentId) ?? [];
+        list.push(storedPoint(row));
+        byDocument.set(documentId, list);
+      }
+    }
+    return byDocument;
   }
 
   /** Waits for an index refresh when too much of the table is unindexed to scan or score well. */
