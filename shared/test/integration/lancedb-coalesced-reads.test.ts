@@ -1,8 +1,8 @@
 /**
  * LanceDB reads issued by concurrent jobs are coalesced (lancedb-vector-store.ts): per-document lookups
- * (`points`, `existingHashes`) become one `document_id IN (…)` query. On a real LanceDB table: every
- * caller gets exactly what it gets when asking alone, and the number of table queries shows the merging
- * (these tests fail without it).
+ * (`points`, `existingHashes`) become one `document_id IN (…)` query and vector searches with the same tag
+ * and limit one multi-vector search. On a real LanceDB table: every caller gets exactly what it gets when
+ * asking alone, and the number of table queries shows the merging (these tests fail without it).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import type * as lancedb from '@lancedb/lancedb';
 import { expect } from 'chai';
 import { LanceVectorStore } from '../../src/adapters/vector/lancedb-vector-store.js';
+import type { VectorHit } from '../../src/domain/model.js';
 import { PipelineError } from '../../src/errors/errors.js';
 import { point } from '../contract/vector-store.contract.js';
 
@@ -43,6 +44,14 @@ function countQueries(store: LanceVectorStore): { query: number; vectorSearch: n
     return vectorSearch(vector);
   };
   return counts;
+}
+
+function expectSameHits(actual: readonly VectorHit[], lone: readonly VectorHit[], what: string): void {
+  expect(actual.map((h) => h.id), what).to.deep.equal(lone.map((h) => h.id));
+  actual.forEach((h, i) => {
+    expect(h.score, `${what} #${i}`).to.be.closeTo(lone[i]!.score, 1e-6);
+    expect({ ...h, score: 0 }).to.deep.equal({ ...lone[i]!, score: 0 });
+  });
 }
 
 describe('LanceVectorStore coalesced reads (real LanceDB)', function () {
@@ -145,6 +154,55 @@ describe('LanceVectorStore coalesced reads (real LanceDB)', function () {
       expect(hashes!.message).to.equal('lancedb existingHashes failed: disk on fire');
       delete counts.failWith;
       expect(await store.points(docs[0]!)).to.have.length(3);
+    });
+  });
+
+  describe('searchVector', () => {
+    beforeEach(async () => {
+      // 240 points in two tags, in several batches; a few share one vector, so some scores tie.
+      for (let batch = 0; batch < 6; batch++) {
+        const documentId = randomUUID();
+        await store.upsert(
+          Array.from({ length: 40 }, (_, k) => {
+            const n = batch * 40 + k;
+            return point({ documentId, tag: n % 3 === 0 ? 'a' : 'b', vector: vectorOf(n % 37 === 5 ? 5 : n) });
+          }),
+        );
+      }
+    });
+
+    const queries = Array.from({ length: 12 }, (_, q) => vectorOf(1000 + q));
+    queries.push(vectorOf(5)); // the shared vector: tied best hits
+
+    async function lone(options: { tag?: string; limit: number }, asked = queries): Promise<VectorHit[][]> {
+      const out = [];
+      for (const q of asked) out.push(await store.searchVector(q, options));
+      return out;
+    }
+
+    it('answers concurrent searches with the same tag and limit exactly as lone searches, in one query', async () => {
+      for (const options of [{ tag: 'a', limit: 5 }, { limit: 7 }, { tag: 'b', limit: 200 }]) {
+        const expected = await lone(options);
+        expect(expected[0], JSON.stringify(options)).to.have.length(Math.min(options.limit, options.tag === 'b' ? 160 : 240));
+        const counts = countQueries(store);
+        const together = await Promise.all(queries.map((q) => store.searchVector(q, options)));
+        expect(counts.vectorSearch, JSON.stringify(options)).to.equal(1);
+        together.forEach((hits, i) => expectSameHits(hits, expected[i]!, `${JSON.stringify(options)} query ${i}`));
+        if (options.tag) expect(together.flat().every((h) => h.tag === options.tag)).to.equal(true);
+      }
+    });
+
+    it('never mixes different tags or limits into one query', async () => {
+      const mixes = [{ tag: 'a', limit: 5 }, { tag: 'b', limit: 5 }, { tag: 'a', limit: 3 }, { limit: 5 }, { tag: 'nobody', limit: 5 }];
+      const asked = queries.slice(-6); // 5 × 6 searches: one batch (NEAREST_BATCH is 32), so one query per (tag, limit)
+      const expected = new Map<string, VectorHit[][]>();
+      for (const options of mixes) expected.set(JSON.stringify(options), await lone(options, asked));
+      const counts = countQueries(store);
+      const calls = mixes.flatMap((options) => asked.map((q, i) => ({ options, i, hits: store.searchVector(q, options) })));
+      for (const call of calls) {
+        expectSameHits(await call.hits, expected.get(JSON.stringify(call.options))![call.i]!, `${JSON.stringify(call.options)} query ${call.i}`);
+      }
+      expect(counts.vectorSearch).to.equal(mixes.length);
     });
   });
 });
