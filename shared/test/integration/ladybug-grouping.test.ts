@@ -1,7 +1,8 @@
 /**
  * LadybugGraphStore under concurrency, on a real database: per-document reads issued together are answered
- * by one batched statement per kind with exactly the answers lone reads give. Statements are counted by
- * wrapping LadybugSession's run and query (the database is real; only the counting is added).
+ * by one batched statement per kind with exactly the answers lone reads give, and concurrent markCompleted /
+ * removeSectionsExcept calls share one transaction while keeping per-call outcomes. Statements are counted
+ * by wrapping LadybugSession's run and query (the database is real; only the counting is added).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +11,8 @@ import { expect } from 'chai';
 import type { GraphDocumentVersion } from '../../src/domain/model.js';
 import { LadybugGraphStore } from '../../src/adapters/graph/ladybug-graph-store.js';
 import { LadybugSession } from '../../src/adapters/graph/ladybug-session.js';
-import { READ } from '../../src/adapters/graph/ladybug-statements.js';
+import { MAINTAIN, READ } from '../../src/adapters/graph/ladybug-statements.js';
+import { PermanentError, PipelineError } from '../../src/errors/errors.js';
 import { buildVersion, expectedCounts, type SectionSpec } from '../contract/graph-store.contract.js';
 
 const OPTIONS = { bufferPoolBytes: 64 * 1024 * 1024, maxDbBytes: 2 ** 32 };
@@ -44,7 +46,7 @@ function spy() {
   };
 }
 
-describe('LadybugGraphStore: coalesced reads', function () {
+describe('LadybugGraphStore: coalesced reads and grouped small writes', function () {
   this.timeout(60_000);
   let dir: string;
   let store: LadybugGraphStore;
@@ -129,5 +131,85 @@ describe('LadybugGraphStore: coalesced reads', function () {
     await store.close();
     expect(await reads).to.deep.equal([hashesOf(v), expectedCounts(v)]);
     expect(String(await store.getDocument(v.document.id).catch((e: unknown) => e))).to.match(/STORE_CLOSED/);
+  });
+
+  it('groups concurrent markCompleted calls into one transaction; an absent document fails alone', async () => {
+    const [a, b, c] = [guide(1), guide(2), guide(3)];
+    for (const v of [a, b, c]) await store.writeVersion(v);
+    await store.markCompleted(c.document.id, 5, 'pv-5');
+    calls = spy();
+    const busy = store.writeVersion(guide(4)); // the writer is busy, so the calls below queue up as one batch
+    const outcomes = await Promise.allSettled([
+      store.markCompleted(a.document.id, 3, 'a-3'),
+      store.markCompleted('absent', 1, 'x'),
+      store.markCompleted(a.document.id, 2, 'a-2'), // lower than a-3 before it: changes nothing
+      store.markCompleted(b.document.id, 1, 'b-first'),
+      store.markCompleted(b.document.id, 1, 'b-second'), // same generation later: it wins, as one by one
+      store.markCompleted(c.document.id, 4, 'c-4'), // lower than what is stored
+    ]);
+    await busy;
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const error = (outcomes[1] as PromiseRejectedResult).reason as PermanentError;
+    expect(error).to.be.instanceOf(PermanentError);
+    expect(error.code).to.equal('NOT_FOUND');
+    expect(calls.begins(), 'the write of guide(4), then one transaction for all six').to.equal(2);
+    expect(calls.times(MAINTAIN.markCompletedRows)).to.equal(1);
+    expect(await store.getDocument(a.document.id)).to.include({ completedGeneration: 3, pipelineVersion: 'a-3' });
+    expect(await store.getDocument(b.document.id)).to.include({ completedGeneration: 1, pipelineVersion: 'b-second' });
+    expect(await store.getDocument(c.document.id)).to.include({ completedGeneration: 5, pipelineVersion: 'pv-5' });
+    expect(await store.getDocument('absent')).to.equal(null);
+  });
+
+  it('fails every call of a grouped transaction that fails, writes none of them, and stays usable', async () => {
+    const [a, b] = [guide(1), guide(2)];
+    for (const v of [a, b]) await store.writeVersion(v);
+    calls = spy();
+    calls.state.fail = MAINTAIN.removeSectionsExcept;
+    const busy = store.writeVersion(guide(3));
+    const outcomes = await Promise.allSettled([
+      store.removeSectionsExcept(a.document.id, []),
+      store.removeSectionsExcept(b.document.id, []),
+    ]);
+    await busy;
+    expect(calls.begins()).to.equal(2);
+    for (const o of outcomes) {
+      expect(o.status).to.equal('rejected');
+      const reason = (o as PromiseRejectedResult).reason as PipelineError;
+      expect(reason).to.be.instanceOf(PipelineError);
+      expect(reason.code).to.equal('STORE_WRITE_FAILED');
+    }
+    expect(await store.counts(a.document.id)).to.deep.equal(expectedCounts(a));
+    calls.state.fail = null;
+    expect(await store.removeSectionsExcept(a.document.id, [])).to.equal(a.sections.length);
+  });
+
+  it('groups concurrent removeSectionsExcept calls into one transaction and removes exactly the right sections', async () => {
+    const [a, b, c] = [guide(1), guide(2), guide(3)];
+    for (const v of [a, b, c]) await store.writeVersion(v);
+    const ids = (v: GraphDocumentVersion) => v.sections.map((s) => s.id);
+    calls = spy();
+    const busy = store.writeVersion(guide(4));
+    const removed = await Promise.all([
+      store.removeSectionsExcept(a.document.id, ids(a).slice(0, 2)),
+      store.removeSectionsExcept(b.document.id, []),
+      store.removeSectionsExcept(c.document.id, ids(c)),
+      store.removeSectionsExcept(a.document.id, ids(a).slice(0, 3)), // after the first: nothing more to remove
+      store.removeSectionsExcept('absent', ['x']),
+    ]);
+    await busy;
+    expect(removed).to.deep.equal([a.sections.length - 2, b.sections.length, 0, 0, 0]);
+    expect(calls.begins(), 'the write of guide(4), then one transaction for all five').to.equal(2);
+    expect((await store.sectionHashes(a.document.id)).map((h) => h.id)).to.deep.equal(ids(a).slice(0, 2));
+    expect(await store.sectionHashes(b.document.id)).to.deep.equal([]);
+    expect(await store.sectionHashes(c.document.id)).to.deep.equal(hashesOf(c));
+    expect(await store.counts(c.document.id)).to.deep.equal(expectedCounts(c));
+    // The kept sections of a lost the edges into the removed ones (NEXT_CHUNK, HAS_SUBSECTION).
+    const kept = new Set(ids(a).slice(0, 2));
+    const mentions = a.mentions.filter((m) => kept.has(m.sectionId));
+    const mentioned = new Set(mentions.map((m) => m.entityId));
+    const steps = a.steps.filter((s) => mentioned.has(s.procedureId));
+    const entities = new Set([...mentioned, ...steps.map((s) => s.stepId)]);
+    const rest = { ...a, sections: a.sections.filter((s) => kept.has(s.id)), mentions, steps, entities: a.entities.filter((e) => entities.has(e.id)) };
+    expect(await store.counts(a.document.id)).to.deep.equal(expectedCounts(rest));
   });
 });

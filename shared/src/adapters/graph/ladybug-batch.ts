@@ -258,3 +258,25 @@ export function mergeRows(versions: readonly CheckedVersion[], stored: ReadonlyS
     sectionReferences: uniqueBy(versions.flatMap((v) => v.sectionReferences), edge),
   };
 }
+
+/** One markCompleted call of a grouped transaction. */
+export interface Completion {
+  readonly documentId: string;
+  readonly generation: number;
+  readonly pipelineVersion: string;
+}
+
+/**
+ * The rows a group of markCompleted calls writes, given the stored completed generations (null: never
+ * completed; absent: no such document). Applied one by one, each only where it does not lower
+ * completed_generation, the calls of one document end in the state its winner (highest generation, the
+ * later one on a tie) leaves when it does not lower the stored one; so only that winner is written.
+ */
+export function completionsToWrite(items: readonly Completion[], stored: ReadonlyMap<string, number | null>): Completion[] {
+  const winners = new Map<string, Completion>();
+  for (const i of items) {
+    const w = winners.get(i.documentId);
+    if (stored.has(i.documentId) && (w === undefined || w.generation <= i.generation)) winners.set(i.documentId, i);
+  }
+  return [...winners.values()].filter((w) => (stored.get(w.documentId) ?? -1) <= w.generation);
+}

@@ -7,8 +7,9 @@
  * writeVersion is a group commit: versions queued while the writer is busy are merged into one transaction
  * (one UNWIND statement per kind of row). Inside it the stored generations are read first (the fence); a
  * version older than what is stored, or older than another version of its document in the same batch, is
- * answered applied=false and writes nothing. The per-document reads of every job are coalesced across
- * jobs (ladybug-reads.ts): under concurrency LadybugDB's cost is per statement, not per row.
+ * answered applied=false and writes nothing. markCompleted and removeSectionsExcept are grouped the same
+ * way (one transaction per run of queued calls), and the per-document reads of every job are coalesced
+ * across jobs (ladybug-reads.ts): under concurrency LadybugDB's cost is per statement and per commit.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
-import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion } from './ladybug-batch.js';
+import { checkVersion, completionsToWrite, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type Completion } from './ladybug-batch.js';
 import { documentReads, num, str, toStoredDocument, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
@@ -36,7 +37,12 @@ export interface LadybugGraphStoreOptions {
   readonly maxDbBytes?: number;
 }
 
-type Outcome = { ok: true; value: GraphWriteResult } | { ok: false; error: unknown };
+/** One item's answer from a grouped write: the others of its transaction may have succeeded or not. */
+type Outcome<T = GraphWriteResult> = { ok: true; value: T } | { ok: false; error: unknown };
+interface Removal {
+  readonly documentId: string;
+  readonly keep: string[];
+}
 
 /** Database file inside the store's directory. */
 export const LADYBUG_GRAPH_FILE = 'graph.lbug';
@@ -102,11 +108,18 @@ export class LadybugGraphStore implements GraphStore {
     return outcome.value;
   }
 
-  removeSectionsExcept(documentId: string, keepSectionIds: readonly string[]): Promise<number> {
-    return this.write(async () => {
-      const rows = await this.run(MAINTAIN.removeSectionsExcept, { documentId, keep: [...keepSectionIds] });
-      return num(rows[0]?.n);
-    });
+  async removeSectionsExcept(documentId: string, keepSectionIds: readonly string[]): Promise<number> {
+    const removal: Removal = { documentId, keep: [...keepSectionIds] };
+    const outcome = await this.writer.batch<Removal, Outcome<number>>('removeSectionsExcept', removal, 1, (items) =>
+      this.groupedTransaction(async () => {
+        // One statement per item, in queue order: two calls for one document remove what both exclude.
+        const out: Outcome<number>[] = [];
+        for (const r of items) out.push({ ok: true, value: num((await this.run(MAINTAIN.removeSectionsExcept, { ...r }))[0]?.n) });
+        return out;
+      }),
+    );
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   deleteDocument(documentId: string): Promise<number> {
@@ -136,12 +149,12 @@ export class LadybugGraphStore implements GraphStore {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       return Promise.reject(new PermanentError(ErrorCode.PayloadInvalid, 'generation must be an integer >= 0'));
     }
-    return this.write(async () => {
-      if ((await this.run(READ.document, { documentId })).length === 0) {
-        throw new PermanentError(ErrorCode.NotFound, `document ${documentId} is not in the graph`);
-      }
-      await this.run(MAINTAIN.markCompleted, { documentId, generation, pipelineVersion });
-    });
+    const completion: Completion = { documentId, generation, pipelineVersion };
+    return this.writer
+      .batch<Completion, Outcome<void>>('markCompleted', completion, 1, (items) => this.markCompletedBatch(items))
+      .then((outcome) => {
+        if (!outcome.ok) throw outcome.error;
+      });
   }
 
   expand(sectionIds: readonly string[]): Promise<SectionExpansion[]> {
@@ -297,6 +310,32 @@ export class LadybugGraphStore implements GraphStore {
       await this.session.runList(WRITE.createSectionReferences, 'rows', rows.sectionReferences);
       return results;
     });
+  }
+
+  /** Items for existing documents succeed, the others fail NotFound alone; see completionsToWrite. */
+  private markCompletedBatch(items: Completion[]): Promise<Outcome<void>[]> {
+    return this.groupedTransaction(async () => {
+      const ids = [...new Set(items.map((i) => i.documentId))];
+      const stored = new Map<string, number | null>();
+      for (const r of await this.session.runList(MAINTAIN.completedGenerations, 'ids', ids)) {
+        stored.set(str(r.id), r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration));
+      }
+      await this.session.runList(MAINTAIN.markCompletedRows, 'rows', completionsToWrite(items, stored));
+      return items.map((i): Outcome<void> =>
+        stored.has(i.documentId)
+          ? { ok: true, value: undefined }
+          : { ok: false, error: new PermanentError(ErrorCode.NotFound, `document ${i.documentId} is not in the graph`) },
+      );
+    });
+  }
+
+  /** A grouped write's one transaction; if it fails, every item of it fails with the mapped error. */
+  private async groupedTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.session.transaction(fn);
+    } catch (error) {
+      throw storeError(error, ErrorCode.StoreWriteFailed);
+    }
   }
 
   // ---- connection discipline ----------------------------------------------------------------------

@@ -87,10 +87,16 @@ export const MAINTAIN = {
   /** $documentId */
   deleteSections: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId}) DETACH DELETE s RETURN count(s) AS n`,
   deleteDocument: `MATCH (d:Document {id: $documentId}) DETACH DELETE d RETURN count(d) AS n`,
-  /** $documentId, $generation, $pipelineVersion; a stale verify never lowers completed_generation. */
-  markCompleted: `MATCH (d:Document {id: $documentId})
-     WHERE d.completed_generation IS NULL OR d.completed_generation <= $generation
-     SET d.completed_generation = $generation, d.pipeline_version = $pipelineVersion RETURN count(d) AS n`,
+  /** $ids: document ids → completed generations, read inside markCompleted's transaction. */
+  completedGenerations: `UNWIND $ids AS id MATCH (d:Document {id: id}) RETURN d.id AS id, d.completed_generation AS completedGeneration`,
+  /**
+   * $rows {documentId, generation, pipelineVersion}, one per document, already checked in code never to
+   * lower completed_generation. Not with `WHERE d.completed_generation IS NULL OR …` here: after UNWIND and
+   * a key lookup, Ladybug 0.19 evaluates IS NULL (and coalesce) on node properties against the wrong rows
+   * (verified: a NULL reported not null and the other way round), while the values it returns are right.
+   */
+  markCompletedRows: `UNWIND $rows AS r MATCH (d:Document {id: r.documentId})
+     SET d.completed_generation = r.generation, d.pipeline_version = r.pipelineVersion`,
   /**
    * The janitor's delete re-checks orphanhood in the statement that deletes: an entity goes only when no
    * section mentions it and no mentioned procedure has it as a step.
