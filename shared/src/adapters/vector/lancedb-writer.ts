@@ -26,7 +26,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { ErrorCode } from '../../errors/errors.js';
 import type { StoredPoint } from '../../ports/vector-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
-import { chunks, FTS_COLUMN, FTS_INDEX, IN_CHUNK, inList, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
+import { chunks, FTS_COLUMN, FTS_INDEX, IN_CHUNK, inList, rowsTable, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
 
 export interface LanceWriterOptions {
   /** Rows per merged write batch (DESIGN §14: ~256). */
@@ -92,10 +92,8 @@ export class LanceWriter {
         const rows = [...winners.values()];
         // Only this writer writes, so ids absent now stay absent until the append: a plain append is
         // safe then, and costs about a third of a merge (the common case: a document's first version).
-        const allNew =
-          rows.length <= IN_CHUNK && (await this.table.countRows(`id IN (${inList(rows.map((r) => r.id))})`)) === 0;
-        if (allNew) {
-          await this.table.add(rows as unknown as Record<string, unknown>[]);
+        if (await this.noneStored(rows)) {
+          await this.table.add(rowsTable(rows));
           this.afterWrite();
           return [rows.length];
         }
@@ -112,7 +110,7 @@ export class LanceWriter {
         return !s || row.generation >= s.generation;
       });
       if (toWrite.length > 0) {
-        if (stored.size === 0) await this.table.add(toWrite as unknown as Record<string, unknown>[]);
+        if (stored.size === 0) await this.table.add(rowsTable(toWrite));
         else await this.merge(toWrite);
         this.afterWrite();
       }
@@ -129,7 +127,15 @@ export class LanceWriter {
       .mergeInsert('id')
       .whenMatchedUpdateAll({ where: 'target.generation <= source.generation' })
       .whenNotMatchedInsertAll()
-      .execute(rows as unknown as Record<string, unknown>[]);
+      .execute(rowsTable(rows));
+  }
+
+  /** True when none of `rows`' ids is stored (counted an IN list at a time, stopping at the first hit). */
+  private async noneStored(rows: readonly Row[]): Promise<boolean> {
+    for (const part of chunks(rows.map((r) => r.id), IN_CHUNK)) {
+      if ((await this.table.countRows(`id IN (${inList(part)})`)) > 0) return false;
+    }
+    return true;
   }
 
   /** One merged delete batch, inside the writer; requests apply in queue order. */
