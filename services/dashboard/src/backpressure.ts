@@ -31,8 +31,16 @@ export interface Signals {
   readonly queueAgesSeconds: Readonly<Record<string, number>>;
 }
 
+/** Per store role, when the controller's own pause of its queue began (epoch ms). */
+export type PausedSince = Partial<Record<'graph' | 'vector', number>>;
+
 export interface SignalSource {
-  sample(): Promise<Signals>;
+  /**
+   * Store latency counts only samples taken since the role's queue was paused by the controller: the
+   * samples that caused a pause are not news, and a paused queue writes nothing new, so a window still
+   * holding them kept the queue paused until they aged out (~100 s of a bulk run stood still).
+   */
+  sample(pausedSince?: PausedSince): Promise<Signals>;
   close?(): Promise<void>;
 }
 
@@ -52,12 +60,12 @@ const parseRedisInfo = (info: string, field: string): number => {
 export function redisSignalSource(redis: Redis, prefix: string, settings: BackpressureSettings, graph?: GraphStore): SignalSource {
   const reader = bullmqQueueReader(redis, prefix);
   return {
-    async sample() {
+    async sample(pausedSince = {}) {
       const [graphLoad, vectorP95Ms, info, queues] = await Promise.all([
         countsTransactions(graph)
           ? graph.activeTransactions().then((n) => n / settings.neo4jCapacity)
-          : recentP95(redis, 'graph', settings.latencyWindowMs, settings.latencySamples).then((p95) => p95 / settings.graphWriteP95BudgetMs),
-        recentP95(redis, 'vector', settings.latencyWindowMs, settings.latencySamples),
+          : recentP95(redis, 'graph', settings.latencyWindowMs, settings.latencySamples, pausedSince.graph).then((p95) => p95 / settings.graphWriteP95BudgetMs),
+        recentP95(redis, 'vector', settings.latencyWindowMs, settings.latencySamples, pausedSince.vector),
         redis.info('memory'),
         reader.read(),
       ]);
@@ -124,7 +132,7 @@ export class BackpressureController {
   async tick(): Promise<void> {
     await this.elect();
     if (!this.leader) return this.mirrorMetrics();
-    const s = await this.signals.sample();
+    const s = await this.signals.sample(await this.ownPausesSince());
     const set = this.o.settings;
     const now = Date.now();
     await this.o.redis.hset(backpressureKeys.state, {
@@ -138,6 +146,25 @@ export class BackpressureController {
     await this.decideQueue('vector', s.vectorP95Ms > set.vectorP95MaxMs);
     await this.decideAdmission(s.redisMemoryRatio > set.redisMemoryMax);
     await this.mirrorMetrics();
+  }
+
+  /** When the pauses this controller owns began (from `owned:<queue>` in the hash). */
+  private async ownPausesSince(): Promise<PausedSince> {
+    const [graph, vector] = await this.o.redis.hmget(backpressureKeys.state, 'owned:graph', 'owned:vector');
+    const at = (owned: string | null | undefined): number | undefined => {
+      try {
+        const value = owned ? (JSON.parse(owned) as { at?: unknown }).at : undefined;
+        return typeof value === 'number' ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const since: PausedSince = {};
+    const g = at(graph);
+    const v = at(vector);
+    if (g !== undefined) since.graph = g;
+    if (v !== undefined) since.vector = v;
+    return since;
   }
 
   private async elect(): Promise<void> {

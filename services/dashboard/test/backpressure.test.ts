@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ADMISSION_FIELD, backpressureKeys, createLogger, IngestMetrics, loadConfig, percentile, recentP95, type BackpressureSettings } from '@ingest/shared';
-import { BackpressureController, type Signals, type SignalSource } from '../src/backpressure.js';
+import { BackpressureController, redisSignalSource, type Signals, type SignalSource } from '../src/backpressure.js';
 import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
 
 const PREFIX = '{bptest}';
@@ -151,6 +151,29 @@ describe('back-pressure controller (injected signals, real Redis)', function () 
     await controller(new FakeSignals()).start();
     expect(await graph.getGlobalConcurrency()).to.equal(settings.globalConcurrency.graph);
     expect(await vector.getGlobalConcurrency()).to.equal(settings.globalConcurrency.vector);
+  });
+
+  it('a pause it made is judged by the latency since the pause: the samples that caused it do not keep it paused', async () => {
+    // Real signals from published latency samples. The queue paused by the controller writes nothing new,
+    // so a 60 s window still holding the bad samples used to keep it paused until they aged out.
+    const c = controller(redisSignalSource(conn, PREFIX, settings));
+    const publish = (ms: number) => conn.lpush(backpressureKeys.latency('vector'), ...Array.from({ length: 20 }, () => `${Date.now()}:${ms}`));
+    for (let i = 0; i < 3; i++) {
+      await publish(900);
+      await c.tick();
+    }
+    expect(await vector.isPaused()).to.equal(true);
+    const pausedAt = JSON.parse((await conn.hget(backpressureKeys.state, 'owned:vector'))!).at as number;
+    expect(await recentP95(conn, 'vector', settings.latencyWindowMs, settings.latencySamples)).to.equal(900); // still in the window
+    await ticks(c, 4);
+    expect(await conn.hget(backpressureKeys.state, 'vector_p95_ms')).to.equal('0.0'); // nothing since the pause
+    expect(await vector.isPaused()).to.equal(true);
+    await c.tick();
+    expect(await vector.isPaused()).to.equal(false);
+    // A sample written after the pause began counts.
+    expect(await recentP95(conn, 'vector', settings.latencyWindowMs, settings.latencySamples, pausedAt)).to.equal(0);
+    await conn.lpush(backpressureKeys.latency('vector'), `${pausedAt + 1}:700`);
+    expect(await recentP95(conn, 'vector', settings.latencyWindowMs, settings.latencySamples, pausedAt)).to.equal(700);
   });
 
   it('reads p95 from the latency samples the store wrappers publish, ignoring old ones', async () => {

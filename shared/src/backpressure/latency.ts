@@ -41,10 +41,10 @@ export function publishStoreLatency<T extends object>(target: T, role: StoreRole
   });
 }
 
-/** p95 in ms of the samples of the last `windowMs` (0 when there are none). */
-export async function recentP95(redis: Redis, role: StoreRole, windowMs: number, maxSamples: number): Promise<number> {
+/** p95 in ms of the samples of the last `windowMs`, and taken after `sinceMs` (0 when there are none). */
+export async function recentP95(redis: Redis, role: StoreRole, windowMs: number, maxSamples: number, sinceMs = 0): Promise<number> {
   const raw = await redis.lrange(backpressureKeys.latency(role), 0, maxSamples - 1);
-  const since = Date.now() - windowMs;
+  const since = Math.max(Date.now() - windowMs, sinceMs + 1);
   const values: number[] = [];
   for (const entry of raw) {
     const [at, ms] = entry.split(':').map(Number);
