@@ -102,6 +102,52 @@ describe('LanceVectorStore (lancedb specifics)', function () {
     }
   });
 
+  it('optimizes once reads have paid an optimize\'s worth of rent, not before', async function () {
+    const dir = await freshDir();
+    // No idle refresh and no commit cap: only the rent can trigger an optimize here.
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 1_000 });
+    try {
+      const doc = randomUUID();
+      for (let k = 0; k < 10; k++) await store.upsert([point({ documentId: doc, tag, vector: axisVector(16, k) })]); // 10 commits
+      expect(store.upkeep().refreshes).to.equal(0);
+      const paidByWrites = store.upkeep().rentMs; // each append first counts its ids: a scan too
+      await store.points(doc); // one scan over 10 fresh fragments
+      const perScan = store.upkeep().rentMs - paidByWrites;
+      expect(perScan).to.be.greaterThan(0);
+      const scansToBuy = Math.ceil((store.upkeep().lastRefreshMs - paidByWrites) / perScan);
+      expect(scansToBuy).to.be.greaterThan(3);
+      for (let n = 1; n < scansToBuy - 1; n++) await store.points(doc);
+      expect(store.upkeep().refreshes).to.equal(0);
+      expect((await ftsStats(dir)).numUnindexedRows).to.equal(10);
+      for (let n = 0; n < 2 && store.upkeep().refreshes === 0; n++) {
+        await store.points(doc);
+        await store.upkeep().running;
+      }
+      expect(store.upkeep()).to.include({ refreshes: 1, rentMs: 0 });
+      expect(await ftsStats(dir)).to.include({ numUnindexedRows: 0, numIndexedRows: 10 });
+      await store.points(doc); // a compacted table owes nothing
+      expect(store.upkeep().rentMs).to.equal(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('optimizes after maxWritesBetweenOptimize commits, whatever the reads', async function () {
+    const dir = await freshDir();
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 4 });
+    try {
+      for (let k = 0; k < 3; k++) await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, k) })]);
+      await store.upkeep().running;
+      expect(store.upkeep().refreshes).to.equal(0);
+      await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 3) })]);
+      await store.upkeep().running;
+      expect(store.upkeep().refreshes).to.equal(1);
+      expect(await ftsStats(dir)).to.include({ numUnindexedRows: 0, numIndexedRows: 4 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('searchText refreshes a stale index first, and otherwise scans the unindexed rows', async function () {
     const dir = await freshDir();
     const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, ftsMaxUnindexedRows: 50 });

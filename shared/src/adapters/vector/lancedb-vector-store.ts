@@ -8,8 +8,9 @@
  * handle sees its own committed writes at once.
  *
  * Full-text freshness: rows written after the FTS index was last built are still searched, by a scan
- * (~0.1 ms a row) and scored against the index's statistics, so `searchText` first waits for a refresh
- * only when the unindexed rows exceed `ftsMaxUnindexedRows` (the writer also refreshes after writes).
+ * (~0.045 ms a row) and scored against the index's statistics, so `searchText` first waits for a refresh
+ * only when the unindexed rows exceed `ftsMaxUnindexedRows`. Every read tells the writer what it paid for
+ * the upkeep not yet done; the writer optimizes when that adds up to an optimize's cost (lancedb-writer.ts).
  */
 import * as lancedb from '@lancedb/lancedb';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';
@@ -20,7 +21,7 @@ import {
   chunks, clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
   pointOfRow, sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
 } from './lancedb-rows.js';
-import { LanceWriter, type LanceWriterOptions } from './lancedb-writer.js';
+import { LanceWriter, type LanceWriterOptions, type Upkeep } from './lancedb-writer.js';
 
 export { ftsTerms, sqlString } from './lancedb-rows.js';
 
@@ -201,6 +202,7 @@ export class LanceVectorStore implements VectorStore {
     this.assertOpen();
     const byDocument = new Map<string, StoredPoint[]>();
     for (const part of chunks(documentIds, IN_CHUNK)) {
+      this.writer.noteScan();
       const rows = await this.table
         .query()
         .where(`document_id IN (${inList(part)})`)
@@ -238,6 +240,7 @@ export class LanceVectorStore implements VectorStore {
         let query = this.table.vectorSearch(first.vector).distanceType('cosine');
         for (const other of others) query = query.addQueryVector(other.vector);
         if (first.tag !== undefined) query = query.where(`tag = ${sqlString(first.tag)}`);
+        this.writer.noteScan();
         const rows: LanceRow[] = await query
           .select([...HIT_COLUMNS, '_distance'])
           .limit(first.limit)
@@ -263,6 +266,7 @@ export class LanceVectorStore implements VectorStore {
     const stats = await this.read('indexStats', () => this.table.indexStats(FTS_INDEX));
     const unindexed = stats?.numUnindexedRows ?? Number.POSITIVE_INFINITY;
     if (unindexed === 0) return;
+    if (Number.isFinite(unindexed)) this.writer.noteTextSearch(unindexed);
     // Only the scan's cost bounds the wait. A quarter-of-the-index rule (for BM25 statistics that miss the
     // newest rows) made nearly every search of a young table wait for an optimize() queued behind the
     // writes — p95 drop-to-searchable ~1 s at half load — while ranking is by reciprocal rank anyway.
@@ -282,6 +286,11 @@ export class LanceVectorStore implements VectorStore {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  /** Index upkeep so far: optimize() runs, rent paid since the last, what the last cost (diagnostics, tests). */
+  upkeep(): Upkeep {
+    return this.writer.upkeep();
+  }
 
   /** Finishes queued writes, brings the index up to date, compacts and prunes, then closes. */
   close(): Promise<void> {

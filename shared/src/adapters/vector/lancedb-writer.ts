@@ -15,12 +15,17 @@
  * - deletes from concurrent jobs merge the same way: one read of the affected documents' ids, one delete
  *   (a lone delete counts its rows first, then deletes). Nothing to write → no commit.
  *
- * Full-text freshness: rows written after the FTS index was last built are still searched (LanceDB scans
- * the unindexed rows), but that scan costs ~40 µs per row and scores those rows against index statistics
- * that do not include them yet. So the writer brings the index up to date (`optimize()`, which also
- * compacts) a while after writes — throttled to at most once per `ftsRefreshIntervalMs` and never more
- * than ~1/6 of the writer's time; the store's `searchText` asks for a refresh (`refreshIndex`) when too
- * much is unindexed.
+ * Upkeep (`optimize()`: compaction, full-text index update, pruning) is bought, not rented forever.
+ * Until it runs, every read pays rent: each write commit leaves a small fragment that every scan opens
+ * (~0.2 ms a fragment per query, measured), and each row written since the last index update is scanned
+ * and tokenized by every full-text search (~0.045 ms a row). An optimize costs 70-500 ms and grows with
+ * the table, because LanceDB compacts every small fragment into one (it rewrites the table). So the
+ * store reports each read's estimated rent (`noteScan`, `noteTextSearch`) and the writer optimizes once
+ * the rent paid since the last one reaches what the last one cost (rent-or-buy: never more than twice
+ * the best schedule's cost, whatever the mix of reads and writes). It also optimizes once writes pause
+ * (`ftsRefreshIntervalMs`: the index is fresh for readers at rest, at no cost to writers), and after
+ * `maxWritesBetweenOptimize` commits whatever the reads. A fixed interval instead optimized every
+ * ~1.5 s under load — ~20 % of the writer's time, with every write that arrived meanwhile waiting.
  */
 import * as lancedb from '@lancedb/lancedb';
 import { ErrorCode } from '../../errors/errors.js';
@@ -28,15 +33,29 @@ import type { StoredPoint } from '../../ports/vector-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { chunks, FTS_COLUMN, FTS_INDEX, IN_CHUNK, inList, rowsTable, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
 
+/** Measured (lancedb 0.39, 2,000-3,500 rows): a scan's cost per small fragment, a search's per unindexed row. */
+const FRAGMENT_SCAN_MS = 0.2;
+const UNINDEXED_ROW_MS = 0.045;
+const INITIAL_REFRESH_ESTIMATE_MS = 100;
+
 export interface LanceWriterOptions {
   /** Rows per merged write batch (DESIGN §14: ~256). */
   readonly maxBatchRows?: number;
-  /** Least time between two background full-text index refreshes. */
+  /** Writes pausing this long bring the index up to date (and compact). */
   readonly ftsRefreshIntervalMs?: number;
+  /** Commits after which the writer optimizes whatever the reads (bounds the fragments a scan opens). */
+  readonly maxWritesBetweenOptimize?: number;
   /** Old table versions are pruned after this many write batches (and on close). */
   readonly pruneEveryBatches?: number;
   /** Table versions older than this are pruned. */
   readonly pruneOlderThanMs?: number;
+}
+
+export interface Upkeep {
+  readonly refreshes: number;
+  readonly rentMs: number;
+  readonly lastRefreshMs: number;
+  readonly running: Promise<void>;
 }
 
 interface DeleteRequest {
@@ -50,9 +69,14 @@ export class LanceWriter {
   private readonly ftsRefreshIntervalMs: number;
   private readonly pruneEveryBatches: number;
   private readonly pruneOlderThanMs: number;
+  private readonly maxWritesBetweenOptimize: number;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
-  private lastRefreshDurationMs = 0;
+  /** What the last optimize() cost; before the first, about what one costs on a small table. */
+  private lastRefreshDurationMs = INITIAL_REFRESH_ESTIMATE_MS;
+  /** Estimated read time paid since the last optimize() for what it would have removed (rent). */
+  private rentMs = 0;
+  private refreshes = 0;
   private batchesSincePrune = 0;
   /** Writes since the last optimize() (so close() can skip a needless one). */
   private writesSinceOptimize = 0;
@@ -66,6 +90,7 @@ export class LanceWriter {
     this.ftsRefreshIntervalMs = options.ftsRefreshIntervalMs ?? 1000;
     this.pruneEveryBatches = options.pruneEveryBatches ?? 500;
     this.pruneOlderThanMs = options.pruneOlderThanMs ?? 5 * 60_000;
+    this.maxWritesBetweenOptimize = options.maxWritesBetweenOptimize ?? 200;
   }
 
   /** Resolves with how many of `rows` were written (already validated by the store). */
@@ -133,6 +158,7 @@ export class LanceWriter {
   /** True when none of `rows`' ids is stored (counted an IN list at a time, stopping at the first hit). */
   private async noneStored(rows: readonly Row[]): Promise<boolean> {
     for (const part of chunks(rows.map((r) => r.id), IN_CHUNK)) {
+      this.noteScan();
       if ((await this.table.countRows(`id IN (${inList(part)})`)) > 0) return false;
     }
     return true;
@@ -146,6 +172,7 @@ export class LanceWriter {
         // One caller: one delete, whose own count is the answer; a cheap count first spares an empty commit.
         const keep = only.keep && only.keep.size > 0 ? ` AND id NOT IN (${inList([...only.keep])})` : '';
         const predicate = `document_id = ${sqlString(only.documentId)}${keep}`;
+        this.noteScan();
         if ((await this.table.countRows(predicate)) === 0) return [0];
         const { numDeletedRows } = await this.table.delete(predicate);
         if (numDeletedRows > 0) this.afterWrite();
@@ -154,6 +181,7 @@ export class LanceWriter {
       const documentIds = [...new Set(items.map((i) => i.documentId))];
       const byDocument = new Map<string, string[]>();
       for (const part of chunks(documentIds, IN_CHUNK)) {
+        this.noteScan();
         const rows = await this.table
           .query()
           .where(`document_id IN (${inList(part)})`)
@@ -188,6 +216,7 @@ export class LanceWriter {
   private async storedPoints(ids: readonly string[]): Promise<Map<string, StoredPoint>> {
     const out = new Map<string, StoredPoint>();
     for (const part of chunks(ids, IN_CHUNK)) {
+      this.noteScan();
       const rows = await this.table
         .query()
         .where(`id IN (${inList(part)})`)
@@ -203,23 +232,48 @@ export class LanceWriter {
   private afterWrite(): void {
     this.writesSinceOptimize++;
     this.batchesSincePrune++;
-    if (this.refreshTimer || this.closed) return;
-    // At most one refresh per interval, and at most ~1/6 of the writer's time spent refreshing.
-    const delay = Math.max(this.ftsRefreshIntervalMs, 5 * this.lastRefreshDurationMs);
+    if (this.closed) return;
+    if (this.writesSinceOptimize >= this.maxWritesBetweenOptimize) {
+      void this.refreshIndex().catch(() => undefined); // retried after the next write or read
+      return;
+    }
+    // Debounced: under a steady stream of writes only the rent (or the commit count) triggers one.
+    clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      if (!this.closed) this.refreshIndex().catch(() => undefined); // retried after the next write or search
-    }, delay);
+      if (!this.closed) this.refreshIndex().catch(() => undefined);
+    }, this.ftsRefreshIntervalMs);
     this.refreshTimer.unref();
   }
 
-  /** Brings the FTS index up to date (and compacts) unless it already is; shared by concurrent callers. */
+  /** A read that scans the table (a filter or a flat vector search) pays for every fragment written since. */
+  noteScan(): void {
+    this.payRent(this.writesSinceOptimize * FRAGMENT_SCAN_MS);
+  }
+
+  /** A full-text search pays for every row its index does not hold yet. */
+  noteTextSearch(unindexedRows: number): void {
+    this.payRent(unindexedRows * UNINDEXED_ROW_MS);
+  }
+
+  /** What upkeep has done so far (tests, diagnostics); `running` settles when an optimize under way ends. */
+  upkeep(): Upkeep {
+    return { refreshes: this.refreshes, rentMs: this.rentMs, lastRefreshMs: this.lastRefreshDurationMs, running: this.refreshing?.catch(() => undefined) ?? Promise.resolve() };
+  }
+
+  private payRent(ms: number): void {
+    if (ms <= 0 || this.closed) return;
+    this.rentMs += ms;
+    if (this.rentMs >= this.lastRefreshDurationMs) void this.refreshIndex().catch(() => undefined);
+  }
+
+  /** Brings the FTS index up to date and compacts unless nothing changed; shared by concurrent callers. */
   refreshIndex(): Promise<void> {
     this.refreshing ??= this.writer
       .exclusive(async () => {
         const stats = await this.table.indexStats(FTS_INDEX);
         const pruneDue = this.batchesSincePrune >= this.pruneEveryBatches;
-        if (stats && stats.numUnindexedRows === 0 && !pruneDue) return;
+        if (stats && stats.numUnindexedRows === 0 && this.writesSinceOptimize === 0 && !pruneDue) return;
         const started = performance.now();
         await this.optimize(pruneDue);
         this.lastRefreshDurationMs = performance.now() - started;
@@ -237,6 +291,8 @@ export class LanceWriter {
       await this.table.createIndex(FTS_COLUMN, { config: lancedb.Index.fts(), name: FTS_INDEX });
     }
     this.writesSinceOptimize = 0;
+    this.rentMs = 0;
+    this.refreshes++;
     if (prune) this.batchesSincePrune = 0;
   }
 
