@@ -96,12 +96,11 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
     calls = spy();
     const concurrent = await Promise.all(ids.map((id) => Promise.all([store.sectionHashes(id), store.getDocument(id), store.counts(id)])));
     expect(concurrent).to.deep.equal(sequential);
-    // One statement per kind for all of them (counts: documents, edges, entities, steps), none per document.
+    // One statement per kind for all of them (counts: documents, edges, entities with their steps), none per document.
     expect(calls.times(READ.sectionHashesOfDocuments)).to.equal(1);
     expect(calls.times(READ.sectionHashes)).to.equal(0);
     expect(calls.times(READ.document)).to.equal(0);
-    expect(calls.times(READ.countsOfDocument)).to.equal(0);
-    expect(calls.runs, calls.runs.join('\n---\n')).to.have.length(1 + 1 + 4);
+    expect(calls.runs, calls.runs.join('\n---\n')).to.have.length(1 + 1 + 3);
 
     // And both agree with what was written (not only with each other).
     const byId = new Map(ids.map((id, i) => [id, concurrent[i]!]));
@@ -164,7 +163,7 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
     const [a, b] = [guide(1), guide(2)];
     for (const v of [a, b]) await store.writeVersion(v);
     calls = spy();
-    calls.state.fail = MAINTAIN.removeSectionsExcept;
+    calls.state.fail = MAINTAIN.deleteSectionsById;
     const busy = store.writeVersion(guide(3));
     const outcomes = await Promise.allSettled([
       store.removeSectionsExcept(a.document.id, []),

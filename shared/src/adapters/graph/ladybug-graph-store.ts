@@ -112,9 +112,15 @@ export class LadybugGraphStore implements GraphStore {
     const removal: Removal = { documentId, keep: [...keepSectionIds] };
     const outcome = await this.writer.batch<Removal, Outcome<number>>('removeSectionsExcept', removal, 1, (items) =>
       this.groupedTransaction(async () => {
-        // One statement per item, in queue order: two calls for one document remove what both exclude.
+        // Item by item, in queue order: two calls for one document remove what both exclude.
         const out: Outcome<number>[] = [];
-        for (const r of items) out.push({ ok: true, value: num((await this.run(MAINTAIN.removeSectionsExcept, { ...r }))[0]?.n) });
+        for (const r of items) {
+          const keep = new Set(r.keep);
+          const stored = await this.run(MAINTAIN.sectionIdsOfDocument, { documentId: r.documentId });
+          const doomed = stored.map((row) => str(row.id)).filter((id) => !keep.has(id));
+          const removed = await this.session.runList(MAINTAIN.deleteSectionsById, 'ids', doomed);
+          out.push({ ok: true, value: removed.reduce((n, row) => n + num(row.n), 0) });
+        }
         return out;
       }),
     );

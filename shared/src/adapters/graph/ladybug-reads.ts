@@ -4,9 +4,9 @@
  * concurrency the cost is the number of statements, not their rows: sixteen verifies asking for their own
  * document one by one cost far more than one UNWIND over sixteen ids.
  *
- * A batch of one key runs the per-document statements, which are cheaper than an UNWIND over one id; only
- * merged reads pay for the batched form. Both give the same answer, a document that is not there included
- * ([] / null / zero counts). Every caller gets its own list or object, as when each read was its own query.
+ * A batch of one key reads hashes and the document with the per-document statements, which are cheaper
+ * than an UNWIND over one id; counts always take the batched form, cheaper either way. Both forms give the
+ * same answer, a document that is not there included ([] / null / zero counts). Every caller gets its own list or object, as when each read was its own query.
  */
 import type { LbugValue } from '@ladybugdb/core';
 import type { SectionHash } from '../../domain/model.js';
@@ -105,33 +105,25 @@ async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, G
     if (!e) of.set(id, (e = { documents: 0, sections: 0, mentions: 0, sectionEdges: 0, entities: new Set(), steps: new Set() }));
     return e;
   };
-  if (ids.length === 1) {
-    const documentId = ids[0]!;
-    const r = (await run(READ.countsOfDocument, { documentId }))[0] ?? {};
-    Object.assign(entry(documentId), { documents: num(r.documents), sections: num(r.sections), mentions: num(r.mentions), sectionEdges: num(r.sectionEdges) });
-    for (const e of await run(READ.entitiesOfDocument, { documentId })) entry(documentId).entities.add(str(e.id));
-    for (const s of await run(READ.stepsOfDocument, { documentId })) addStep(entry(documentId), s);
-  } else {
-    const list = { ids: [...ids] };
-    for (const r of await run(READ.documentsById, list)) entry(str(r.id)).documents = 1;
-    for (const r of await run(READ.edgesOfDocuments, list)) {
-      const e = entry(str(r.documentId));
-      const n = num(r.n);
-      e.sectionEdges += n;
-      if (str(r.type) === 'FROM_DOCUMENT') e.sections += n;
-      if (str(r.type) === 'MENTIONS') e.mentions += n;
-    }
-    for (const r of await run(READ.entitiesOfDocuments, list)) entry(str(r.documentId)).entities.add(str(r.id));
-    for (const r of await run(READ.stepsOfDocuments, list)) addStep(entry(str(r.documentId)), r);
+  const list = { ids: [...ids] };
+  for (const r of await run(READ.documentsById, list)) entry(str(r.id)).documents = 1;
+  for (const r of await run(READ.edgesOfDocuments, list)) {
+    const e = entry(str(r.documentId));
+    const n = num(r.n);
+    e.sectionEdges += n;
+    if (str(r.type) === 'FROM_DOCUMENT') e.sections += n;
+    if (str(r.type) === 'MENTIONS') e.mentions += n;
+  }
+  for (const r of await run(READ.entitiesAndStepsOfDocuments, list)) {
+    const e = entry(str(r.documentId));
+    e.entities.add(str(r.id));
+    if (r.stepId === null || r.stepId === undefined) continue;
+    e.entities.add(str(r.stepId));
+    e.steps.add(`${str(r.id)}\u0000${str(r.stepId)}`);
   }
   const out = new Map<string, GraphCounts>();
   for (const [id, e] of of) {
     out.set(id, { documents: e.documents, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
   }
   return out;
-}
-
-function addStep(e: { entities: Set<string>; steps: Set<string> }, r: Row): void {
-  e.entities.add(str(r.id));
-  e.steps.add(`${str(r.procedureId)}\u0000${str(r.id)}`);
 }

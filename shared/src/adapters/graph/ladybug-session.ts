@@ -38,6 +38,25 @@ export function storeError(error: unknown, code: ErrorCode): PipelineError {
   return new RetryableError(code, message, { cause: error });
 }
 
+/** Rows converted between two yields to the event loop (~1.5 µs a row: ~8 ms at a time). */
+const ROWS_PER_SLICE = 5000;
+
+/**
+ * All rows of an executed statement. The result is already materialised when `execute` resolves, so the
+ * rows are read synchronously: the driver's `getAll()` fetches each row with its own trip through the
+ * libuv thread pool (`getNextAsync`), ~18 µs a row when idle (9,213 sections: 172 ms against 14 ms) and,
+ * under load, a wait behind every query queued on that pool for each row. Large results yield to the
+ * event loop every ROWS_PER_SLICE rows.
+ */
+async function rowsOf(result: QueryResult): Promise<Row[]> {
+  const rows: Row[] = [];
+  while (result.hasNext()) {
+    rows.push(result.getNextSync() as Row);
+    if (rows.length % ROWS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return rows;
+}
+
 export class LadybugSession {
   private conn: Connection;
   private readonly statements = new Map<string, PreparedStatement>();
@@ -87,7 +106,7 @@ export class LadybugSession {
     }
     const result = (await this.conn.execute(statement, params)) as QueryResult;
     try {
-      return await result.getAll();
+      return await rowsOf(result);
     } finally {
       result.close();
     }
