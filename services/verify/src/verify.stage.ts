@@ -35,31 +35,40 @@ export interface VerifyResult extends StageResultBase {
  */
 export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = async ({ job, upstream }, deps) => {
   const started = performance.now();
-  const [graphPairs, vectorPoints] = await Promise.all([deps.graph.sectionHashes(job.documentId), deps.vectors.points(job.documentId)]);
-  const { drift_pct, parity } = parityOf(graphPairs, vectorPoints.filter((p) => p.embeddingVersion === deps.embeddingVersion || job.op === 'delete'));
   const superseded = upstream?.superseded === true;
   const status: ChainOutcome = job.op === 'delete' ? 'DELETED' : superseded ? 'SUPERSEDED' : 'DONE';
+  // Independent reads go out together (each store coalesces them across jobs): a verify's latency is the
+  // longest of them, not their sum. The document and its counts are only needed for a DONE version.
+  const done = status === 'DONE';
+  const [graphPairs, vectorPoints, doc, state] = await Promise.all([
+    deps.graph.sectionHashes(job.documentId),
+    deps.vectors.points(job.documentId),
+    done ? deps.graph.getDocument(job.documentId) : null,
+    deps.jobState(job.jobId),
+  ]);
+  const { drift_pct, parity } = parityOf(graphPairs, vectorPoints.filter((p) => p.embeddingVersion === deps.embeddingVersion || job.op === 'delete'));
 
   let selfFound = false;
   const samples: SampleQueryResult[] = [];
   let counts = { sections: graphPairs.length, entities: 0, mentions: 0, vectors: vectorPoints.length };
-  if (status === 'DONE') {
-    const doc = await deps.graph.getDocument(job.documentId);
+  if (done) {
     const title = doc?.title ?? '';
-    if (title.trim() !== '') {
+    const [self, c, ...tagSamples] = await Promise.all([
       // Recorded as the first sample query: the document's own title, expecting the document itself —
       // proof that it is answerable through the same retrieval agents and `ingestctl query` use.
-      const self = await runSampleQuery(deps.query, job.tag, { q: title, expect_source: job.sourceUri }, deps.selfQueryTopK);
+      title.trim() === '' ? null : runSampleQuery(deps.query, job.tag, { q: title, expect_source: job.sourceUri }, deps.selfQueryTopK),
+      deps.graph.counts(job.documentId),
+      ...deps.sampleQueries(job.tag).map((s) => runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK)),
+    ]);
+    if (self) {
       selfFound = self.passed;
       samples.push(self);
     }
-    for (const s of deps.sampleQueries(job.tag)) samples.push(await runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK));
-    const c = await deps.graph.counts(job.documentId);
+    samples.push(...tagSamples);
     counts = { sections: c.sections, entities: c.entities, mentions: c.mentions, vectors: vectorPoints.length };
     await deps.graph.markCompleted(job.documentId, job.generation, deps.pipelineVersion);
   }
-  const ready = status === 'DONE' && drift_pct === 0 && selfFound;
-  const state = await deps.jobState(job.jobId);
+  const ready = done && drift_pct === 0 && selfFound;
   const t = state?.timings_ms ?? {};
   const verifyMs = Math.round(performance.now() - started);
   const report: IngestReport = {
