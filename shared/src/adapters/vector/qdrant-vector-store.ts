@@ -23,12 +23,17 @@
  * Errors: 4xx (bad request, not found, forbidden) → PermanentError; 429 → RateLimitedError; 5xx, timeouts
  * and network errors → RetryableError. The API key goes only to the client (the `api-key` header).
  */
-import { QdrantClient, QdrantClientResourceExhaustedError, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
+import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';
-import { ErrorCode, PermanentError, PipelineError, RateLimitedError, RetryableError } from '../../errors/errors.js';
+import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { SearchOptions, StoredPoint, VectorStore } from '../../ports/vector-store.js';
-import { fnv1a32 } from '../embedder/hash-embedder.js';
+import {
+  chunks, clampLimit, collectionName, DENSE, documentFilter, FLOAT32_MAX, HIT_PAYLOAD, match, message, PAGE, pointOf, qdrantError,
+  searchTextOf, SPARSE, storedPoint, toHit, UUID, type Filter, type Payload, type ScrolledPoint,
+} from './qdrant-payload.js';
 import { sparseDocument, sparseQuery, type SparseVector } from './sparse-terms.js';
+
+export { collectionName, DENSE, qdrantError, SPARSE } from './qdrant-payload.js';
 
 /** The QdrantClient methods this store uses (an in-memory model implements them in unit tests). */
 export type QdrantApi = Pick<
@@ -63,102 +68,6 @@ export interface QdrantVectorStoreOptions {
   readonly timeoutMs?: number;
   /** Tests: a client to use instead of connecting to `url`. */
   readonly client?: QdrantApi;
-}
-
-export const DENSE = 'dense';
-export const SPARSE = 'text';
-const PAGE = 1000;
-const MAX_LIMIT = 10_000;
-const HIT_PAYLOAD = ['document_id', 'source_uri', 'tag', 'title', 'heading_path', 'text'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The largest finite float32; larger finite numbers would be stored as Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-type Filter = Schemas['Filter'];
-type Payload = Record<string, unknown>;
-
-/** `<alias>__<slug>_<hash>`: readable, unique per version, within Qdrant's name rules. */
-export function collectionName(alias: string, embeddingVersion: string): string {
-  const slug = embeddingVersion.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'v';
-  return `${alias}__${slug}_${fnv1a32(embeddingVersion).toString(36)}`;
-}
-
-const match = (key: string, value: string | number): Schemas['FieldCondition'] => ({ key, match: { value } });
-const documentFilter = (documentId: string, extra: Filter['must'] = []): Filter => ({
-  must: [match('document_id', documentId), ...(Array.isArray(extra) ? extra : extra ? [extra] : [])],
-});
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** Maps a client error to the taxonomy of DESIGN §6. */
-export function qdrantError(error: unknown, code: ErrorCode, what: string): PipelineError {
-  if (error instanceof PipelineError) return error;
-  const text = `qdrant ${what}: ${message(error).split('\n')[0]}`;
-  if (error instanceof QdrantClientResourceExhaustedError) {
-    return new RateLimitedError(Math.max(0, Math.ceil(error.retry_after * 1000)), text, { cause: error, code });
-  }
-  if (error instanceof QdrantClientTimeoutError) return new RetryableError(code, text, { cause: error });
-  const status = Number(/Unexpected Response: (\d{3})/.exec(message(error))?.[1] ?? (error as { status?: unknown })?.status ?? NaN);
-  if (status === 429) return new RateLimitedError(1000, text, { cause: error, code });
-  if (status >= 400 && status < 500 && status !== 408 && status !== 409) return new PermanentError(code, text, { cause: error });
-  return new RetryableError(code, text, { cause: error });
-}
-
-function searchTextOf(p: VectorPoint): string {
-  const path = p.headingPath.length > 0 ? p.headingPath.join(' / ') : p.title;
-  return path ? `${path}\n${p.text}` : p.text;
-}
-
-function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.map(String) : [];
-}
-
-function toHit(point: { id: string | number; payload?: Payload | null; score: number }): VectorHit {
-  const p = point.payload ?? {};
-  return {
-    id: String(point.id),
-    documentId: String(p.document_id ?? ''),
-    sourceUri: String(p.source_uri ?? ''),
-    tag: String(p.tag ?? ''),
-    title: String(p.title ?? ''),
-    headingPath: stringList(p.heading_path),
-    text: String(p.text ?? ''),
-    score: point.score,
-  };
-}
-
-function storedPoint(point: { id: string | number; payload?: Payload | null }): StoredPoint {
-  const p = point.payload ?? {};
-  return {
-    id: String(point.id),
-    contentHash: String(p.content_hash ?? ''),
-    generation: Number(p.generation ?? 0),
-    embeddingVersion: String(p.embedding_version ?? ''),
-  };
-}
-
-type ScrolledPoint = { id: string | number; payload?: unknown; vector?: unknown };
-
-/** A scrolled point (payload and dense vector) as the domain point it was written from. */
-function pointOf(point: ScrolledPoint): VectorPoint {
-  const p = (point.payload ?? {}) as Payload;
-  const named = (point.vector ?? {}) as Record<string, unknown>;
-  return {
-    id: String(point.id), documentId: String(p.document_id ?? ''), sourceUri: String(p.source_uri ?? ''), tag: String(p.tag ?? ''),
-    title: String(p.title ?? ''), headingPath: stringList(p.heading_path), text: String(p.text ?? ''),
-    contentHash: String(p.content_hash ?? ''), generation: Number(p.generation ?? 0), embeddingVersion: String(p.embedding_version ?? ''),
-    vector: Array.isArray(named[DENSE]) ? (named[DENSE] as number[]).map(Number) : [],
-  };
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function clampLimit(limit: number): number {
-  if (!Number.isFinite(limit) || limit <= 0) return 0;
-  return Math.min(Math.floor(limit), MAX_LIMIT);
 }
 
 interface Prepared {
