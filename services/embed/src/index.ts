@@ -1,2 +1,2 @@
-export { embedStage, embeddingInput, type EmbedDeps, type EmbedResult } from './embed.stage.js';
+export { embedStage, embeddingInput, embeddingsArtifactBytes, type EmbedDeps, type EmbedResult } from './embed.stage.js';
 export { startEmbedWorker } from './worker.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { artifactKeys, unpackVectors, type EmbeddingsArtifact, type Embedder } from '@ingest/shared';
-import { embedStage } from '../src/embed.stage.js';
+import { artifactKeys, packVectors, unpackVectors, type EmbeddingsArtifact, type Embedder } from '@ingest/shared';
+import { embeddingsArtifactBytes, embedStage } from '../src/embed.stage.js';
 import { ctx, job, openStageFixture, putParsed, sectionsOf, type StageFixture } from '../../../test/helpers/stage-fixture.js';
 
 describe('embed stage', () => {
@@ -32,6 +32,19 @@ describe('embed stage', () => {
       const error = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: broken(v), vectors: f.vectors, batchSize: 8 }, ctx()).then(() => null, (e: unknown) => e);
       expect(error).to.have.property('code', 'BAD_EMBEDDING');
       expect(error).to.have.property('retryable', false);
+    }
+  });
+
+  it('writes the embeddings artifact as the exact bytes of its JSON, however many base64 steps the vectors take', () => {
+    // 2,000 × 7 floats = 56,000 bytes: more than one 48 KB step, and not a multiple of 3 (base64 padding at the end).
+    for (const count of [0, 1, 2000]) {
+      const packed = Float32Array.from({ length: count * 7 }, (_, i) => Math.sin(i) * 1e3);
+      const ids = Array.from({ length: count }, (_, i) => `id-${i}-\u00e9`);
+      const artifact: EmbeddingsArtifact = { embeddingVersion: 'hash-v1-7', dimensions: 7, ids, data: packVectors(packed) };
+      const bytes = embeddingsArtifactBytes({ embeddingVersion: 'hash-v1-7', dimensions: 7, ids }, packed);
+      expect(bytes.equals(Buffer.from(JSON.stringify(artifact)))).to.equal(true);
+      const back = JSON.parse(bytes.toString('utf8')) as EmbeddingsArtifact;
+      expect(unpackVectors(back.data, back.ids.length, back.dimensions).flat()).to.deep.equal(Array.from(packed));
     }
   });
 });
