@@ -20,34 +20,19 @@
  * - Driver errors become RetryableError (transient, unavailable, timeouts) or PermanentError (syntax,
  *   constraint violations, bad credentials); nothing is swallowed.
  */
-import neo4j, { Neo4jError, type BookmarkManager } from 'neo4j-driver';
+import neo4j, { type BookmarkManager } from 'neo4j-driver';
 import { isEntityKind, type EntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
-import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
+import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type EntityRow } from './ladybug-batch.js';
 import { AWAIT_INDEXES, isRegistered, MAINTAIN, READ, SCHEMA, WRITE, type Statement } from './neo4j-statements.js';
+import {
+  neo4jError, num, str, toNeo4j, toStoredDocument, toStoredSection, type Neo4jDriver, type Neo4jSession, type Neo4jTx, type Params, type Row,
+} from './neo4j-values.js';
 
-type Row = Record<string, unknown>;
-type Params = Record<string, unknown>;
-
-/** The part of a neo4j-driver transaction the store uses (a fake in unit tests). */
-export interface Neo4jTx {
-  run(query: string, parameters?: Params): PromiseLike<{ records: { toObject(): Row }[] }>;
-}
-export interface Neo4jSession {
-  executeRead<T>(work: (tx: Neo4jTx) => Promise<T>): Promise<T>;
-  executeWrite<T>(work: (tx: Neo4jTx) => Promise<T>): Promise<T>;
-  run(query: string, parameters?: Params): PromiseLike<{ records: { toObject(): Row }[] }>;
-  close(): Promise<void>;
-}
-/** The part of a neo4j-driver Driver the store uses. */
-export interface Neo4jDriver {
-  session(config: { database?: string; bookmarkManager?: BookmarkManager }): Neo4jSession;
-  verifyConnectivity(config?: { database?: string }): Promise<unknown>;
-  close(): Promise<void>;
-}
+export { neo4jError, type Neo4jDriver, type Neo4jSession, type Neo4jTx } from './neo4j-values.js';
 
 export interface Neo4jGraphStoreOptions {
   /** bolt:// or neo4j:// URI (NEO4J_URI). */
@@ -70,44 +55,6 @@ export interface Neo4jGraphStoreOptions {
 }
 
 type Outcome = { ok: true; value: GraphWriteResult } | { ok: false; error: unknown };
-
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
-const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-const toStoredSection = (r: Record<string, unknown>): StoredSection => ({
-  id: str(r.id), documentId: str(r.documentId), ordinal: num(r.ordinal), level: num(r.level), title: str(r.title),
-  headingPath: Array.isArray(r.headingPath) ? r.headingPath.map(str) : [], anchor: str(r.anchor),
-  text: str(r.text), contentHash: str(r.contentHash), generation: num(r.generation),
-});
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** Integers go to Neo4j as Integer (a JS number would be stored as a float, and LIMIT refuses floats). */
-function toNeo4j(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? neo4j.int(value) : value;
-  if (Array.isArray(value)) return value.map(toNeo4j);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toNeo4j(v)]));
-  }
-  return value;
-}
-
-const PERMANENT_CODES = [
-  /^Neo\.ClientError\.Statement\./,
-  /^Neo\.ClientError\.Schema\.(ConstraintValidationFailed|ConstraintViolation)/,
-  /^Neo\.ClientError\.Security\.(Unauthorized|Forbidden|CredentialsExpired)/,
-  /^Neo\.ClientError\.Database\.DatabaseNotFound/,
-  /^Neo\.ClientError\.Request\./,
-];
-
-/** Maps a driver error to the taxonomy of DESIGN §6. */
-export function neo4jError(error: unknown, code: ErrorCode): PipelineError {
-  if (error instanceof PipelineError) return error;
-  const driverCode = str((error as { code?: unknown } | null)?.code);
-  const text = `Neo4j${driverCode ? ` ${driverCode}` : ''}: ${message(error)}`;
-  if (!Neo4jError.isRetryable(error) && PERMANENT_CODES.some((re) => re.test(driverCode))) {
-    return new PermanentError(code, text, { cause: error });
-  }
-  return new RetryableError(code, text, { cause: error });
-}
 
 const ALREADY_EXISTS = /EquivalentSchemaRuleAlreadyExists|IndexAlreadyExists|ConstraintAlreadyExists/;
 
@@ -461,17 +408,4 @@ export class Neo4jGraphStore implements GraphStore {
       }
     });
   }
-}
-
-function toStoredDocument(r: Row): StoredDocument {
-  return {
-    id: str(r.id),
-    sourceUri: str(r.sourceUri),
-    tag: str(r.tag),
-    title: str(r.title),
-    checksum: str(r.checksum),
-    generation: num(r.generation),
-    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
-    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
-  };
 }
