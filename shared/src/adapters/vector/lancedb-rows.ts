@@ -11,6 +11,13 @@ import type { StoredPoint } from '../../ports/vector-store.js';
 export const TABLE = 'sections';
 export const FTS_COLUMN = 'search_text';
 export const FTS_INDEX = `${FTS_COLUMN}_idx`;
+/**
+ * The full-text index: LanceDB's default tokenizer (simple split, lowercase, ASCII folding, English stemming
+ * and stop words), without token positions, which only phrase queries need (searchText sends a MatchQuery
+ * of terms): a smaller index and optimize() ~20 % cheaper (290 against 380 ms on ~2,800 rows). A store made
+ * before keeps its index with positions; both answer the same queries.
+ */
+export const FTS_OPTIONS = { withPosition: false } as const;
 export const HIT_COLUMNS = ['id', 'document_id', 'source_uri', 'tag', 'title', 'heading_path', 'text'];
 /** Ids per `IN (...)` list in one predicate. */
 export const IN_CHUNK = 1000;
