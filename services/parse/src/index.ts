@@ -1,9 +1,10 @@
 /** @ingest/parse — Markdown → sections (DESIGN §5 parse). Public API. */
 export { parseMarkdown, titleFromUri } from './parse-markdown.js';
-export { ParsePool, parseInWorker, closeParsePools, PARSE_POOL_DEFAULTS } from './parse-pool.js';
+export { ParsePool, PARSE_POOL_DEFAULTS } from './parse-pool.js';
+export { parseInWorker, closeParsePools } from './shared-pools.js';
 export type { ParsePoolOptions, ParseJobOptions } from './parse-pool.js';
 export { PARSE_DEFAULTS } from './types.js';
-export type { ParseOptions, ParsedDocument, ParsedLink } from './types.js';
+export type { ParseOptions, ParsedDocument, ParsedLink, SerialisedParse } from './types.js';
 export { splitFrontMatter, MAX_FRONT_MATTER_BYTES } from './front-matter.js';
 export type { FrontMatter } from './front-matter.js';
 export { stripGeneratorMarkup } from './generator-markup.js';

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { PreparedBody, RenderedPiece } from './parse-markdown.js';
 import type { ParseTask, SerialisedError } from './parse-worker.js';
 import { ErrorCode, PermanentError, RetryableError } from './shared.js';
-import { PARSE_DEFAULTS, type ParseOptions, type ParsedDocument } from './types.js';
+import { PARSE_DEFAULTS, type ParseOptions, type ParsedDocument, type SerialisedParse } from './types.js';
 
 /**
  * A small pool of reusable worker threads running parseMarkdown (DESIGN §5 parse: "parsing runs in a
@@ -38,6 +38,20 @@ export interface ParsePoolOptions {
    * A small nursery collects them young: ~120 MB peak for the same document.
    */
   readonly maxYoungGenerationSizeMb?: number;
+  /**
+   * Threads kept running while the pool is idle (default: size). Threads above it start when a job waits
+   * for one and stop after `idleMs` without work: a thread is ~30 MB before its first job and keeps the
+   * heap its biggest job grew.
+   */
+  readonly warmThreads?: number;
+  /** How long a thread above warmThreads may sit idle (default 10 000 ms). */
+  readonly idleMs?: number;
+  /**
+   * Parse a big document's two halves on two threads at once (default true). Off, it takes one thread:
+   * slower where two cores are free, but the second thread and the pieces copied between threads cost a
+   * 3 MB document's process ~50 MB at its peak (issue 7 holds a compute process to 256 MB).
+   */
+  readonly splitBigDocuments?: boolean;
 }
 
 export interface ParseJobOptions {
@@ -77,6 +91,8 @@ interface Slot {
   dead: boolean;
   job: Job | null;
   timer: NodeJS.Timeout | null;
+  /** Stops a thread above warmThreads that has had no work for idleMs. */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 type WorkerMessage =
@@ -89,6 +105,9 @@ export class ParsePool {
   readonly timeoutMs: number;
   readonly maxOldGenerationSizeMb: number;
   readonly maxYoungGenerationSizeMb: number;
+  readonly warmThreads: number;
+  readonly idleMs: number;
+  readonly splitBigDocuments: boolean;
   private readonly slots = new Set<Slot>();
   private queue: Job[] = [];
   private closed = false;
@@ -105,10 +124,18 @@ export class ParsePool {
     this.timeoutMs = options.timeoutMs ?? PARSE_POOL_DEFAULTS.timeoutMs;
     this.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb ?? PARSE_POOL_DEFAULTS.maxOldGenerationSizeMb;
     this.maxYoungGenerationSizeMb = options.maxYoungGenerationSizeMb ?? PARSE_POOL_DEFAULTS.maxYoungGenerationSizeMb;
+    this.warmThreads = Math.min(this.size, Math.max(1, Math.floor(options.warmThreads ?? this.size)));
+    this.idleMs = options.idleMs ?? 10_000;
+    this.splitBigDocuments = options.splitBigDocuments ?? true;
     this.fill();
   }
 
-  /** Resolves once every thread has loaded the parser (optional: parse() waits for a warm thread anyway). */
+  /** Threads running now (starting ones included). */
+  get threads(): number {
+    return this.slots.size;
+  }
+
+  /** Resolves once every warm thread has loaded the parser (optional: parse() waits for a warm thread anyway). */
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('parse pool is closed'));
     if (this.allReady()) return Promise.resolve();
@@ -119,9 +146,22 @@ export class ParsePool {
   }
 
   parse(text: string, opts: ParseOptions, jobOptions: ParseJobOptions = {}): Promise<ParsedDocument> {
+    return this.parseAny(text, opts, jobOptions, false) as Promise<ParsedDocument>;
+  }
+
+  /**
+   * Like parse(), but a document with sections comes back as the parse stage's artifact JSON, written by
+   * the thread and transferred (SerialisedParse). For a 3 MB document (9,213 sections) this spares the
+   * stage process the structured-clone copy of the sections, the JSON string and its Buffer.
+   */
+  parseSerialised(text: string, opts: ParseOptions, jobOptions: ParseJobOptions = {}): Promise<ParsedDocument | SerialisedParse> {
+    return this.parseAny(text, opts, jobOptions, true);
+  }
+
+  private parseAny(text: string, opts: ParseOptions, jobOptions: ParseJobOptions, serialise: boolean): Promise<ParsedDocument | SerialisedParse> {
     const segmentBytes = opts.segmentBytes ?? PARSE_DEFAULTS.segmentBytes;
-    if (this.size >= 2 && text.length > SPLIT_SEGMENTS * segmentBytes) return this.parseInHalves(text, opts, jobOptions);
-    return this.run<ParsedDocument>({ op: 'parse', text, opts }, jobOptions);
+    if (this.size >= 2 && this.splitBigDocuments && text.length > SPLIT_SEGMENTS * segmentBytes) return this.parseInHalves(text, opts, jobOptions, serialise);
+    return this.run({ op: 'parse', text, opts, serialise }, jobOptions);
   }
 
   /**
@@ -129,7 +169,7 @@ export class ParsePool {
    * fence (a wrong cut at the seam), the halves would not join as one parse would, so that document is
    * rendered in one range instead.
    */
-  private async parseInHalves(text: string, opts: ParseOptions, jobOptions: ParseJobOptions): Promise<ParsedDocument> {
+  private async parseInHalves(text: string, opts: ParseOptions, jobOptions: ParseJobOptions, serialise: boolean): Promise<ParsedDocument | SerialisedParse> {
     const deadline = performance.now() + (jobOptions.timeoutMs ?? this.timeoutMs);
     const within = (): ParseJobOptions & { limitMs: number } => {
       const left = Math.floor(deadline - performance.now());
@@ -156,7 +196,7 @@ export class ParsePool {
       if (first.tailOpen) this.splits.oneRange++;
       pieces = first.tailOpen ? (await render(bounds)).pieces : [...first.pieces, ...second.pieces];
     }
-    return this.run<ParsedDocument>({ op: 'assemble', prepared, pieces, opts }, within());
+    return this.run({ op: 'assemble', prepared, pieces, opts, serialise }, within());
   }
 
   /** Runs one task on a warm thread, with the job's time limit and abort signal. */
@@ -180,7 +220,7 @@ export class ParsePool {
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
       this.queue.push(job);
-      if (this.slots.size < this.size) {
+      if (this.slots.size < this.warmThreads) {
         this.startupFailures = 0;
         this.fill();
       }
@@ -200,6 +240,7 @@ export class ParsePool {
       slot.job = null;
       slot.dead = true;
       if (slot.timer) clearTimeout(slot.timer);
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
       this.slots.delete(slot);
       terminations.push(slot.worker.terminate());
     }
@@ -207,11 +248,20 @@ export class ParsePool {
   }
 
   private allReady(): boolean {
-    return this.slots.size >= this.size && [...this.slots].every((s) => s.ready);
+    return this.slots.size >= this.warmThreads && [...this.slots].every((s) => s.ready);
   }
 
   private fill(): void {
-    while (!this.closed && this.slots.size < this.size) this.spawn();
+    while (!this.closed && this.slots.size < this.warmThreads) this.spawn();
+  }
+
+  /** Starts threads above warmThreads (up to size) for jobs that no idle or starting thread will take. */
+  private grow(): void {
+    let starting = [...this.slots].filter((s) => !s.ready).length;
+    while (!this.closed && this.slots.size < this.size && this.queue.length > starting) {
+      this.spawn();
+      starting++;
+    }
   }
 
   private spawn(): void {
@@ -219,7 +269,7 @@ export class ParsePool {
       resourceLimits: { maxOldGenerationSizeMb: this.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: this.maxYoungGenerationSizeMb },
     });
     this.spawned++;
-    const slot: Slot = { worker, ready: false, dead: false, job: null, timer: null };
+    const slot: Slot = { worker, ready: false, dead: false, job: null, timer: null, idleTimer: null };
     this.slots.add(slot);
     worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
     worker.on('error', (e) => this.onDeath(slot, e));
@@ -251,6 +301,7 @@ export class ParsePool {
     slot.dead = true;
     this.slots.delete(slot);
     if (slot.timer) clearTimeout(slot.timer);
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
     const job = slot.job;
     slot.job = null;
     if (job) {
@@ -287,10 +338,23 @@ export class ParsePool {
       if (!slot.ready || slot.dead || slot.job) continue;
       const job = this.queue.shift()!;
       slot.job = job;
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      slot.idleTimer = null;
       slot.timer = setTimeout(() => this.onTimeout(slot, job), job.timeoutMs);
       slot.worker.postMessage({ type: 'task', id: job.id, task: job.task });
     }
+    this.grow();
+    if (this.slots.size > this.warmThreads) for (const slot of this.slots) this.scheduleIdleStop(slot);
     this.updateRefs();
+  }
+
+  private scheduleIdleStop(slot: Slot): void {
+    if (!slot.ready || slot.dead || slot.job || slot.idleTimer) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (!slot.job && !slot.dead && this.slots.size > this.warmThreads) this.kill(slot);
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 
   private onTimeout(slot: Slot, job: Job): void {
@@ -324,6 +388,7 @@ export class ParsePool {
     slot.dead = true;
     slot.job = null;
     if (slot.timer) clearTimeout(slot.timer);
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
     slot.timer = null;
     this.slots.delete(slot);
     void slot.worker.terminate();
@@ -354,29 +419,4 @@ function reviveError(e: SerialisedError): Error {
   const error = new Error(e.message);
   error.name = e.name;
   return error;
-}
-
-const sharedPools = new Map<number, ParsePool>();
-
-/**
- * Parse in a shared warm pool (one per memory limit; size 2). The timeout applies per call.
- * Call closeParsePools() at shutdown.
- */
-export function parseInWorker(
-  text: string,
-  opts: ParseOptions,
-  limits: { timeoutMs: number; maxOldGenerationSizeMb: number; signal?: AbortSignal },
-): Promise<ParsedDocument> {
-  let pool = sharedPools.get(limits.maxOldGenerationSizeMb);
-  if (!pool) {
-    pool = new ParsePool({ maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb, timeoutMs: limits.timeoutMs });
-    sharedPools.set(limits.maxOldGenerationSizeMb, pool);
-  }
-  return pool.parse(text, opts, { timeoutMs: limits.timeoutMs, ...(limits.signal ? { signal: limits.signal } : {}) });
-}
-
-export async function closeParsePools(): Promise<void> {
-  const pools = [...sharedPools.values()];
-  sharedPools.clear();
-  await Promise.all(pools.map((p) => p.close()));
 }

@@ -2,11 +2,15 @@ import {
   artifactKeys, ErrorCode, PermanentError, sectionId, sha256Hex,
   type ArtifactStore, type ParsedArtifact, type SectionRecord, type StageFn, type StageResultBase,
 } from '@ingest/shared';
+import type { SerialisedParse } from './types.js';
 
 export interface ParseDeps {
   readonly artifacts: ArtifactStore;
-  /** Runs the parser off the event loop (worker threads with time and memory limits). */
-  readonly parse: (text: string, options: { documentId: string; sourceUri: string }, signal: AbortSignal) => Promise<ParsedArtifact>;
+  /**
+   * Runs the parser off the event loop (worker threads with time and memory limits). It may answer with
+   * the artifact already serialised (ParsePool.parseSerialised), which is then stored as it is.
+   */
+  readonly parse: (text: string, options: { documentId: string; sourceUri: string }, signal: AbortSignal) => Promise<ParsedArtifact | SerialisedParse>;
 }
 
 export interface ParseResult extends StageResultBase {
@@ -17,7 +21,13 @@ export interface ParseResult extends StageResultBase {
 export const parseStage: StageFn<ParseDeps, never, ParseResult> = async ({ job }, deps, ctx) => {
   const source = await deps.artifacts.get(artifactKeys.source(job.jobId));
   if (!source) throw new PermanentError(ErrorCode.MissingArtifact, 'the source bytes of this version are gone');
-  const parsed = await deps.parse(Buffer.from(source).toString('utf8'), { documentId: job.documentId, sourceUri: job.sourceUri }, ctx.signal);
+  // A view, not Buffer.from(source): that copies the 3 MB a big document has before decoding it.
+  const text = Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('utf8');
+  const parsed = await deps.parse(text, { documentId: job.documentId, sourceUri: job.sourceUri }, ctx.signal);
+  if ('json' in parsed) {
+    await deps.artifacts.put(artifactKeys.parsed(job.jobId), parsed.json);
+    return { v: 1, title: parsed.title.slice(0, 200), counts: { sections: parsed.sectionCount } };
+  }
   const sections = parsed.sections.length > 0 ? parsed.sections : frontMatterSection(job.documentId, parsed.title, parsed.description);
   const artifact: ParsedArtifact = { title: parsed.title, description: parsed.description, tags: parsed.tags, sections, links: parsed.links };
   await deps.artifacts.putJson(artifactKeys.parsed(job.jobId), artifact);

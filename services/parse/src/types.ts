@@ -28,6 +28,19 @@ export interface ParsedDocument {
   readonly links: ParsedLink[];
 }
 
+/**
+ * A parse whose result the worker thread already wrote as the parse stage's artifact JSON
+ * (`{title, description, tags, sections, links}`, the bytes `JSON.stringify` gives): the thread hands over
+ * the bytes (transferred, not copied), so the stage process never rebuilds the section objects nor
+ * serialises them again. A document without sections comes back as a ParsedDocument instead: the stage
+ * gives it a section of its own (parse.stage.ts).
+ */
+export interface SerialisedParse {
+  readonly title: string;
+  readonly sectionCount: number;
+  readonly json: Uint8Array;
+}
+
 export const PARSE_DEFAULTS = {
   maxSectionTokens: 800,
   maxDepth: 100,

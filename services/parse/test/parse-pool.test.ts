@@ -85,6 +85,36 @@ describe('parse: worker-thread pool', function () {
     expect((await pool.parse(doc, small)).links.filter((l) => l.url === '/index.md')).to.have.length(40);
   });
 
+  it('with splitBigDocuments off, parses a big document on one thread, with exactly parseMarkdown\'s answer', async () => {
+    const chapter = (i: number) => `# Chapter ${i}\n\nSee [the index][idx] and [inline](c${i}.md).\n\n## Setup\n\n${'word '.repeat(40)}\n\n`;
+    const doc = Array.from({ length: 40 }, (_, i) => chapter(i)).join('') + '[idx]: /index.md\n';
+    const small = { ...opts, segmentBytes: 512 };
+    const whole = new ParsePool({ size: 2, splitBigDocuments: false });
+    try {
+      expect(await whole.parse(doc, small)).to.deep.equal(parseMarkdown(doc, small));
+      expect(whole.splits.halves).to.equal(0);
+    } finally {
+      await whole.close();
+    }
+  });
+
+  it('keeps warmThreads running, starts more while jobs wait, and stops them once idle', async () => {
+    const lazy = new ParsePool({ size: 2, warmThreads: 1, idleMs: 100 });
+    try {
+      await lazy.ready();
+      expect([lazy.threads, lazy.spawned]).to.deep.equal([1, 1]);
+      const docs = await Promise.all(Array.from({ length: 6 }, (_, i) => lazy.parse(`# Doc ${i}\n\nbody`, opts)));
+      expect(docs.map((d) => d.title)).to.deep.equal(Array.from({ length: 6 }, (_, i) => `Doc ${i}`));
+      expect(lazy.spawned).to.equal(2);
+      for (let waited = 0; lazy.threads > 1 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      expect(lazy.threads).to.equal(1);
+      expect((await lazy.parse(sample, opts)).title).to.equal('Pool');
+      expect(lazy.spawned).to.equal(2); // one job at a time needs no second thread
+    } finally {
+      await lazy.close();
+    }
+  });
+
   it('renders a big document in one range when the first half ends inside a fence the cutter misread', async () => {
     // Every chapter carries a fence whose over-indented "closer" fools the cutter, so pieces end open.
     const chapter = (i: number) => `# Chapter ${i}\n\n${'word '.repeat(40)}\n\n\`\`\`\ncode\n      \`\`\`\n# not a heading ${i}\n\`\`\`\n\n`;
