@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import type { GraphDocumentVersion } from '../../src/domain/model.js';
 import { LadybugGraphStore } from '../../src/adapters/graph/ladybug-graph-store.js';
 import { LadybugSession } from '../../src/adapters/graph/ladybug-session.js';
-import { MAINTAIN, READ } from '../../src/adapters/graph/ladybug-statements.js';
+import { MAINTAIN, READ, WRITE } from '../../src/adapters/graph/ladybug-statements.js';
 import { PermanentError, PipelineError } from '../../src/errors/errors.js';
 import { buildVersion, expectedCounts, type SectionSpec } from '../contract/graph-store.contract.js';
 
@@ -210,5 +210,28 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
     const entities = new Set([...mentioned, ...steps.map((s) => s.stepId)]);
     const rest = { ...a, sections: a.sections.filter((s) => kept.has(s.id)), mentions, steps, entities: a.entities.filter((e) => entities.has(e.id)) };
     expect(await store.counts(a.document.id)).to.deep.equal(expectedCounts(rest));
+  });
+  it('creates a document of many sections a column at a time, small ones of the same batch as rows, each stored exactly', async () => {
+    const many = (n: number, count: number, path: (k: number) => string[]) =>
+      version(n, Array.from({ length: count }, (_, k) => ({ path: path(k), text: `part ${k} of ${n}: ${'word '.repeat(k % 7)}`, commands: [`tool-${k % 5}`] })));
+    const big = many(100, 1_500, (k) => ['Big', `Part ${k}`]); // two chunks of columns
+    // A document without headings split into parts: every heading path empty, a column of empty lists only.
+    const headless = many(101, 70, (k) => [`Part ${k}`]);
+    const bare = { ...headless, sections: headless.sections.map((s) => ({ ...s, headingPath: [], title: '' })) };
+    const small = many(102, 3, (k) => ['Small', `S${k}`]); // below the threshold: struct rows
+    calls = spy();
+    await Promise.all([big, bare, small].map((v) => store.writeVersion(v)));
+    const columns = (cypher: string) => cypher.includes('range(2, size($id))');
+    expect(calls.runs.filter(columns), 'the two large documents, a statement per 1,000 sections').to.have.length(3);
+    expect(calls.times(WRITE.createSections), 'the small one').to.equal(1);
+    for (const v of [big, bare, small]) {
+      const stored = await store.sectionsOf(v.document.id);
+      const expected = v.sections.map((s) => ({
+        id: s.id, documentId: v.document.id, ordinal: s.ordinal, level: s.level, title: s.title, headingPath: s.headingPath,
+        anchor: s.anchor, text: s.text, contentHash: s.contentHash, generation: v.document.generation,
+      }));
+      expect(stored.map((s) => ({ ...s })).sort((a, b) => a.ordinal - b.ordinal)).to.deep.equal(expected);
+      expect(await store.counts(v.document.id)).to.deep.equal(expectedCounts(v));
+    }
   });
 });

@@ -20,7 +20,7 @@ import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
-import { checkVersion, completionsToWrite, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type Completion } from './ladybug-batch.js';
+import { checkVersion, completionsToWrite, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type Completion, type SectionRow } from './ladybug-batch.js';
 import { documentReads, num, str, toStoredDocument, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
@@ -47,6 +47,8 @@ interface Removal {
 /** Database file inside the store's directory. */
 export const LADYBUG_GRAPH_FILE = 'graph.lbug';
 const DEFAULT_MAX_DB_BYTES = 2 ** 38;
+/** New sections of one document from which they are created a column at a time (createSections). */
+const COLUMNS_FROM_SECTIONS = 64;
 /** Connections for reads beside the writer's: two cores here, and reads are short. */
 const READ_CONNECTIONS = 2;
 /** One store per database file per process: a second connection would be a second writer. */
@@ -306,7 +308,7 @@ export class LadybugGraphStore implements GraphStore {
       await this.session.runList(WRITE.deleteIncomingParent, 'ids', rows.replacedSectionIds);
       await this.session.runList(WRITE.upsertDocuments, 'rows', rows.documents);
       await this.session.runList(WRITE.upsertSections, 'rows', rows.mergedSections);
-      await this.session.runList(WRITE.createSections, 'rows', rows.createdSections);
+      await this.createSections(rows.createdSections);
       await this.session.runList(WRITE.upsertEntities, 'rows', rows.entities);
       await this.session.runList(WRITE.createNextChunk, 'rows', rows.nextChunks);
       await this.session.runList(WRITE.createSubsection, 'rows', rows.subsections);
@@ -316,6 +318,26 @@ export class LadybugGraphStore implements GraphStore {
       await this.session.runList(WRITE.createSectionReferences, 'rows', rows.sectionReferences);
       return results;
     });
+  }
+
+  /**
+   * New sections: a document with many of them a column at a time (its own statement per 1,000 sections,
+   * 2.4x cheaper), the small ones of a batch together as struct rows (one statement for all of them beats
+   * one per document when each has a handful).
+   */
+  private async createSections(sections: readonly SectionRow[]): Promise<void> {
+    const byDocument = new Map<string, Omit<SectionRow, 'documentId'>[]>();
+    for (const { documentId, ...rest } of sections) {
+      const list = byDocument.get(documentId);
+      if (list) list.push(rest);
+      else byDocument.set(documentId, [rest]);
+    }
+    const few: SectionRow[] = [];
+    for (const [documentId, list] of byDocument) {
+      if (list.length >= COLUMNS_FROM_SECTIONS) await this.session.runColumns(WRITE.createSectionsOfDocument, list, { documentId });
+      else few.push(...list.map((r) => ({ ...r, documentId })));
+    }
+    await this.session.runList(WRITE.createSections, 'rows', few);
   }
 
   /** Items for existing documents succeed, the others fail NotFound alone; see completionsToWrite. */

@@ -38,6 +38,25 @@ export function storeError(error: unknown, code: ErrorCode): PipelineError {
   return new RetryableError(code, message, { cause: error });
 }
 
+/** Rows as one list per field, each led by a placeholder of the field's type (see runColumns). */
+function columnsOf(rows: readonly Record<string, LbugValue>[]): Params {
+  const columns: Params = {};
+  for (const field of Object.keys(rows[0] ?? {})) {
+    const values = rows.map((r) => r[field] ?? null);
+    columns[field] = [placeholderOf(values), ...values];
+  }
+  return columns;
+}
+
+function placeholderOf(values: readonly LbugValue[]): LbugValue {
+  const sample = values.find((v) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) ?? values[0];
+  if (typeof sample === 'string' || sample === null || sample === undefined) return '';
+  if (typeof sample === 'number' || typeof sample === 'bigint') return 0;
+  if (typeof sample === 'boolean') return false;
+  if (Array.isArray(sample)) return [sample.length > 0 ? placeholderOf(sample as LbugValue[]) : ''];
+  throw new PermanentError(ErrorCode.Internal, `runColumns: no placeholder for a ${typeof sample} column`);
+}
+
 /** Rows converted between two yields to the event loop (~1.5 µs a row: ~8 ms at a time). */
 const ROWS_PER_SLICE = 5000;
 
@@ -117,6 +136,25 @@ export class LadybugSession {
     const out: Row[] = [];
     for (let i = 0; i < list.length; i += UNWIND_CHUNK) {
       out.push(...(await this.run(cypher, { [name]: list.slice(i, i + UNWIND_CHUNK) as LbugValue[] })));
+    }
+    return out;
+  }
+
+  /**
+   * An UNWIND statement over rows passed a column at a time (one list parameter per field, `$field[i]`),
+   * in chunks, with `scalars` as further parameters; no rows, nothing sent. Ladybug converts a list of
+   * structs value by value with a type check across rows: 1,000 section rows of 11 fields cost 73-87 ms to
+   * create as structs, 30-34 ms as columns. Only for statements whose lookups use scalars: a MERGE or a key
+   * MATCH on `$column[i]` is planned without the key lookup it gets on `r.field` (1.2 s against 40 ms at
+   * 50k documents). Every column starts with a placeholder of its type, so a column of only empty lists or
+   * only nulls still binds (without it Ladybug fails the first and asserts on the second); statements
+   * therefore unwind `range(2, size(…))` (lists are 1-based).
+   */
+  async runColumns(cypher: string, rows: readonly object[], scalars: Params = {}): Promise<Row[]> {
+    const out: Row[] = [];
+    for (let i = 0; i < rows.length; i += UNWIND_CHUNK) {
+      const columns = columnsOf(rows.slice(i, i + UNWIND_CHUNK) as Record<string, LbugValue>[]);
+      out.push(...(await this.run(cypher, { ...columns, ...scalars })));
     }
     return out;
   }

@@ -60,6 +60,15 @@ export const WRITE = {
      CREATE (s:Section {id: r.id, document_id: r.documentId, ordinal: r.ordinal, level: r.level, title: r.title,
        heading_path: r.headingPath, anchor: r.anchor, text: r.text, token_count: r.tokenCount,
        content_hash: r.contentHash, generation: r.generation})-[:FROM_DOCUMENT]->(d)`,
+  /**
+   * The same for the sections of one document, passed a column at a time (LadybugSession.runColumns:
+   * $id, $ordinal, … each led by a placeholder, hence `range(2, …)`), with $documentId a scalar so the
+   * Document is found by key. For documents with many sections: 2.4x cheaper than struct rows.
+   */
+  createSectionsOfDocument: `MATCH (d:Document {id: $documentId}) UNWIND range(2, size($id)) AS i
+     CREATE (s:Section {id: $id[i], document_id: $documentId, ordinal: $ordinal[i], level: $level[i], title: $title[i],
+       heading_path: $headingPath[i], anchor: $anchor[i], text: $text[i], token_count: $tokenCount[i],
+       content_hash: $contentHash[i], generation: $generation[i]})-[:FROM_DOCUMENT]->(d)`,
   /** $rows: entities, kinds already checked against the allowlist. */
   upsertEntities: `UNWIND $rows AS r MERGE (e:Entity {id: r.id}) SET e.kind = r.kind, e.name = r.name`,
   /**
