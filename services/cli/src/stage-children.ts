@@ -5,6 +5,28 @@ import type { Logger } from '@ingest/shared';
 
 export const COMPUTE_STAGES = ['parse', 'extract', 'embed'] as const;
 
+/**
+ * V8 heap flags of the compute children (issue 7: ≤ 256 MB each for the 3 MB bench document). V8's default
+ * nursery grows to two 16 MB semi-spaces and stays there: an idle child held ~137 MB, with 4 MB semi-spaces
+ * ~112 (extract then peaked at 142-168 MB instead of 200-207). 4 MB is what the parse worker threads already
+ * had (their 12 MB young generation; the flag is process-wide, so it sets theirs too). Parse also grows its
+ * heap by 25% over what the last full GC kept instead of by V8's own factor: its thread drops a tree per
+ * 64 KB segment and lives on ~25 MB, yet garbage took its heap to ~90 MB. Bench peaks of ingest-parse:
+ * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25% (more full GCs, ~10 ms each).
+ * ENV INGEST_STAGE_NODE_FLAGS replaces them for every stage (space-separated; empty for V8's defaults).
+ */
+export const STAGE_NODE_FLAGS: Readonly<Record<(typeof COMPUTE_STAGES)[number], readonly string[]>> = {
+  parse: ['--max-semi-space-size=4', '--heap-growing-percent=25'],
+  extract: ['--max-semi-space-size=4'],
+  embed: ['--max-semi-space-size=4'],
+};
+
+/** The node flags a compute child starts with (before the parent's own execArgv, so `--import tsx` and the like still apply). */
+export function stageNodeFlags(stage: (typeof COMPUTE_STAGES)[number], env: NodeJS.ProcessEnv): string[] {
+  const override = env.INGEST_STAGE_NODE_FLAGS;
+  return override === undefined ? [...STAGE_NODE_FLAGS[stage]] : override.split(/\s+/).filter(Boolean);
+}
+
 export interface StageChildren {
   /** Live children by stage, for tests and status. */
   pids(): Record<string, number[]>;
@@ -20,10 +42,10 @@ export function startStageChildren(o: { count: number; env: NodeJS.ProcessEnv; l
   const live = new Map<string, ChildProcess[]>(COMPUTE_STAGES.map((s) => [s, []]));
   let stopping = false;
 
-  const launch = (stage: string, slot: number, restarts: number) => {
+  const launch = (stage: (typeof COMPUTE_STAGES)[number], slot: number, restarts: number) => {
     // The IPC channel is the child's lifeline: when this process dies (even by SIGKILL) it closes and the
     // child shuts down instead of working on as an orphan (stage-process.ts).
-    const child = spawn(process.execPath, [...process.execArgv, entry, stage], { env: o.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [...stageNodeFlags(stage, o.env), ...process.execArgv, entry, stage], { env: o.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.get(stage)![slot] = child;
     child.once('exit', (code, signal) => {
       if (stopping) return;
