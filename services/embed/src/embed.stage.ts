@@ -1,8 +1,9 @@
 import {
   artifactKeys, ErrorCode, PermanentError,
-  type ArtifactStore, type Embedder, type EmbeddingsArtifact, type ParsedArtifact, type SectionRecord, type StageFn,
+  type ArtifactStore, type Embedder, type ParsedArtifact, type SectionRecord, type StageFn,
   type StageResultBase, type VectorStore,
 } from '@ingest/shared';
+import { EmbeddingsArtifactWriter } from './embeddings-writer.js';
 
 export interface EmbedDeps {
   readonly artifacts: ArtifactStore;
@@ -33,50 +34,27 @@ export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = asyn
   const existing = await deps.vectors.existingHashes(job.documentId, deps.embedder.version);
   const todo = parsed.sections.filter((s) => existing.get(s.id) !== s.contentHash);
 
-  // Packed as they arrive: 9k sections as number[][] held ~28 MB of boxed arrays until the end.
+  // Written into the artifact batch by batch (embeddings-writer.ts): no array of all vectors is ever held.
   const dims = deps.embedder.dimensions;
-  const packed = new Float32Array(todo.length * dims);
-  let filled = 0;
+  const writer = new EmbeddingsArtifactWriter({ embeddingVersion: deps.embedder.version, dimensions: dims, ids: todo.map((s) => s.id) });
+  // One batch buffer for all batches: a new one each time left 14 MB of dead ArrayBuffers for the GC to find.
+  const batchVectors = new Float32Array(Math.min(todo.length, deps.batchSize) * dims);
   for (let i = 0; i < todo.length; i += deps.batchSize) {
     const batch = todo.slice(i, i + deps.batchSize);
     const out = await deps.embedder.embed(batch.map((s) => embeddingInput(s, parsed.title)), { signal: ctx.signal });
     if (out.length !== batch.length) {
       throw new PermanentError(ErrorCode.BadEmbedding, `the embedder returned ${out.length} vectors for ${batch.length} texts`);
     }
-    for (const v of out) {
+    const packed = batchVectors.subarray(0, batch.length * dims);
+    out.forEach((v, j) => {
       if (v.length !== dims || v.some((x) => !Number.isFinite(x))) {
         throw new PermanentError(ErrorCode.BadEmbedding, `a vector has ${v.length} dimensions (expected ${dims}) or a non-finite value`);
       }
-      packed.set(v, filled * dims);
-      filled++;
-    }
+      packed.set(v, j * dims);
+    });
+    writer.add(packed);
     if (todo.length > deps.batchSize) await ctx.progress(Math.round(((i + batch.length) / todo.length) * 100), 'embedding');
   }
-  await deps.artifacts.put(
-    artifactKeys.embeddings(job.jobId),
-    embeddingsArtifactBytes({ embeddingVersion: deps.embedder.version, dimensions: dims, ids: todo.map((s) => s.id) }, packed),
-  );
+  await deps.artifacts.put(artifactKeys.embeddings(job.jobId), writer.finish());
   return { v: 1, embeddingVersion: deps.embedder.version, counts: { embedded: todo.length, reused: parsed.sections.length - todo.length } };
 };
-
-/** Bytes of vectors base64-encoded per step: a multiple of 3, so the pieces join into one valid base64 text. */
-const BASE64_STEP = 3 * 16 * 1024;
-
-/**
- * `JSON.stringify(artifact)` as UTF-8 bytes (the same bytes, key order included), written straight into one
- * buffer: the vectors are encoded 48 KB at a time. For a 3 MB document (9,213 vectors × 384 dimensions) the
- * base64 text alone is 19 MB, and putJson held it three times over (the base64 string, the JSON string and
- * its Buffer) next to the 14 MB Float32Array.
- */
-export function embeddingsArtifactBytes(meta: Omit<EmbeddingsArtifact, 'data'>, packed: Float32Array): Buffer {
-  const head = `${JSON.stringify({ embeddingVersion: meta.embeddingVersion, dimensions: meta.dimensions, ids: meta.ids }).slice(0, -1)},"data":"`;
-  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
-  const headBytes = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafe(headBytes + 4 * Math.ceil(bytes.byteLength / 3) + 2);
-  let at = out.write(head, 0, 'utf8');
-  for (let i = 0; i < bytes.byteLength; i += BASE64_STEP) {
-    at += out.write(Buffer.from(bytes.buffer, bytes.byteOffset + i, Math.min(BASE64_STEP, bytes.byteLength - i)).toString('base64'), at, 'latin1');
-  }
-  at += out.write('"}', at, 'latin1');
-  return at === out.length ? out : out.subarray(0, at);
-}

@@ -1,2 +1,3 @@
-export { embedStage, embeddingInput, embeddingsArtifactBytes, type EmbedDeps, type EmbedResult } from './embed.stage.js';
+export { embedStage, embeddingInput, type EmbedDeps, type EmbedResult } from './embed.stage.js';
+export { EmbeddingsArtifactWriter, embeddingsArtifactBytes } from './embeddings-writer.js';
 export { startEmbedWorker } from './worker.js';

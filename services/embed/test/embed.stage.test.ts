@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { artifactKeys, packVectors, unpackVectors, type EmbeddingsArtifact, type Embedder } from '@ingest/shared';
-import { embeddingsArtifactBytes, embedStage } from '../src/embed.stage.js';
+import { embedStage } from '../src/embed.stage.js';
+import { EmbeddingsArtifactWriter, embeddingsArtifactBytes } from '../src/embeddings-writer.js';
 import { ctx, job, openStageFixture, putParsed, sectionsOf, type StageFixture } from '../../../test/helpers/stage-fixture.js';
 
 describe('embed stage', () => {
@@ -35,16 +36,24 @@ describe('embed stage', () => {
     }
   });
 
-  it('writes the embeddings artifact as the exact bytes of its JSON, however many base64 steps the vectors take', () => {
-    // 2,000 × 7 floats = 56,000 bytes: more than one 48 KB step, and not a multiple of 3 (base64 padding at the end).
+  it('writes the embeddings artifact as the exact bytes of its JSON, however the vectors arrive', () => {
+    // 2,000 × 7 floats = 56,000 bytes: more than one 48 KB base64 step, and not a multiple of 3 (padding at the
+    // end); batches of 1, 2 and 5 vectors (28, 56, 140 bytes) leave 1 or 2 bytes to carry into the next one.
     for (const count of [0, 1, 2000]) {
       const packed = Float32Array.from({ length: count * 7 }, (_, i) => Math.sin(i) * 1e3);
       const ids = Array.from({ length: count }, (_, i) => `id-${i}-\u00e9`);
-      const artifact: EmbeddingsArtifact = { embeddingVersion: 'hash-v1-7', dimensions: 7, ids, data: packVectors(packed) };
-      const bytes = embeddingsArtifactBytes({ embeddingVersion: 'hash-v1-7', dimensions: 7, ids }, packed);
-      expect(bytes.equals(Buffer.from(JSON.stringify(artifact)))).to.equal(true);
+      const meta = { embeddingVersion: 'hash-v1-7', dimensions: 7, ids };
+      const expected = Buffer.from(JSON.stringify({ ...meta, data: packVectors(packed) } satisfies EmbeddingsArtifact));
+      expect(embeddingsArtifactBytes(meta, packed).equals(expected)).to.equal(true);
+      const writer = new EmbeddingsArtifactWriter(meta);
+      for (let v = 0, n = 0; v < count; v += [1, 2, 5][n++ % 3]!) writer.add(packed.subarray(v * 7, Math.min(count, v + [1, 2, 5][n % 3]!) * 7));
+      const bytes = writer.finish();
+      expect(bytes.equals(expected)).to.equal(true);
       const back = JSON.parse(bytes.toString('utf8')) as EmbeddingsArtifact;
       expect(unpackVectors(back.data, back.ids.length, back.dimensions).flat()).to.deep.equal(Array.from(packed));
     }
+    const short = new EmbeddingsArtifactWriter({ embeddingVersion: 'v', dimensions: 2, ids: ['a', 'b'] });
+    short.add(new Float32Array(2));
+    expect(() => short.finish()).to.throw(/2 floats for 2 × 2/);
   });
 });
