@@ -12,13 +12,15 @@ export const COMPUTE_STAGES = ['parse', 'extract', 'embed'] as const;
  * had (their 12 MB young generation; the flag is process-wide, so it sets theirs too). Parse also grows its
  * heap by 25% over what the last full GC kept instead of by V8's own factor: its thread drops a tree per
  * 64 KB segment and lives on ~25 MB, yet garbage took its heap to ~90 MB. Bench peaks of ingest-parse:
- * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25% (more full GCs, ~10 ms each).
+ * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25% (more full GCs, ~10 ms each). Embed
+ * promotes the half-built vectors of a batch (the embedder yields while it works) and its heap wandered
+ * to 70-120 MB for ~40 MB live: embed stage alone 175-218 MB, with 50% 187-192 (25%: 181-183, 10% slower).
  * ENV INGEST_STAGE_NODE_FLAGS replaces them for every stage (space-separated; empty for V8's defaults).
  */
 export const STAGE_NODE_FLAGS: Readonly<Record<(typeof COMPUTE_STAGES)[number], readonly string[]>> = {
   parse: ['--max-semi-space-size=4', '--heap-growing-percent=25'],
   extract: ['--max-semi-space-size=4'],
-  embed: ['--max-semi-space-size=4'],
+  embed: ['--max-semi-space-size=4', '--heap-growing-percent=50'],
 };
 
 /** The node flags a compute child starts with (before the parent's own execArgv, so `--import tsx` and the like still apply). */
