@@ -11,8 +11,9 @@ export const COMPUTE_STAGES = ['parse', 'extract', 'embed'] as const;
  * ~112 (extract then peaked at 142-168 MB instead of 200-207). 4 MB is what the parse worker threads already
  * had (their 12 MB young generation; the flag is process-wide, so it sets theirs too). Parse also grows its
  * heap by 25% over what the last full GC kept instead of by V8's own factor: its thread drops a tree per
- * 64 KB segment and lives on ~25 MB, yet garbage took its heap to ~90 MB. Bench peaks of ingest-parse:
- * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25% (more full GCs, ~10 ms each). Embed
+ * segment and lives on ~25 MB, yet garbage took its heap to ~90 MB. Bench peaks of ingest-parse:
+ * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25%. The full GCs cost time: with 16 KB
+ * pieces (parse-markdown.ts) 25% gave 214-219 MB and a 4.2-4.9 s parse stage, 50% 227-229 MB and 3.5-4.3 s. Embed
  * promotes the half-built vectors of a batch (the embedder yields while it works) and its heap wandered
  * to 70-120 MB for ~40 MB live: embed stage alone 175-218 MB, with 50% 187-192 (25%: 181-183, 10% slower).
  * ENV INGEST_STAGE_NODE_FLAGS replaces them for every stage (space-separated; empty for V8's defaults).
