@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import YAML from 'yaml';
+import { STAGE_NODE_FLAGS } from '../../services/cli/src/stage-children.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -159,6 +160,22 @@ describe('deployment: docker-compose.yml, infra/Dockerfile, .env.example', () =>
     }
     expect(read('services/dashboard/src/main.ts')).to.include('createApi(rt, token)').and.include('.listen(');
     expect(read('services/watcher/src/main.ts')).to.include('startWatcher(rt,');
+  });
+
+  it('the compute stages start with the V8 heap flags `up --processes` gives them, in compose and in k8s', () => {
+    const compose = parseCompose(composeText);
+    for (const [stage, flags] of Object.entries(STAGE_NODE_FLAGS)) {
+      const entry = `services/${stage}/src/main.ts`;
+      type Manifest = { spec?: { template?: { spec?: { containers?: { command?: string[] }[] } } } };
+      const manifests = YAML.parseAllDocuments(read(`infra/k8s/${stage}.yaml`)).map((d) => d.toJS() as Manifest);
+      const k8s = manifests.flatMap((m) => m.spec?.template?.spec?.containers ?? []);
+      expect(k8s, stage).to.have.length(1);
+      for (const command of [compose.services[stage]?.command, ...k8s.map((c) => c.command)]) {
+        expect(command, stage).to.be.an('array').that.includes(entry);
+        const c = command as string[];
+        expect(c.slice(1, c.indexOf('--import')), stage).to.deep.equal([...flags]);
+      }
+    }
   });
 
   it('the secrets in .env.example are placeholders, and .env is not in the repository', () => {
