@@ -16,6 +16,8 @@ import { runPipelineRerun } from './rerun.js';
 const IN_FLIGHT = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SYNTHETIC = Number(process.env.BENCH_DOCS ?? 200);
+/** Documents through the open-loop system before its latencies are counted. */
+const WARMUP_DOCS = 20;
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0; };
 const rate = (r: RunResult) => r.done / r.seconds;
@@ -89,8 +91,11 @@ try {
   };
   log(`second run, unchanged (synthetic): pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped}/${secondRun.docs} SKIPPED), LangChain ${secondRun.langchain ? `${secondRun.langchain.seconds.toFixed(2)} s (${secondRun.langchain.skipped}/${secondRun.langchain.chunks} chunks skipped, ${secondRun.langchain.re_added} re-added)` : '-'}`);
 
-  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2);
-  log(`open loop at ${(pipelineRate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms`);
+  // After a warm-up of WARMUP_DOCS documents through the same system (not counted; the first documents after a
+  // start pay one-time costs), as the throughput runs measure after theirs; the cold figure is reported too.
+  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2, syntheticCorpus(WARMUP_DOCS, 4242));
+  const cold = [...open.warmupLatenciesMs, ...open.latenciesMs];
+  log(`open loop at ${(pipeline2Rate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms after ${WARMUP_DOCS} warm-up documents; from a cold start p50 ${pct(cold, 50)}, p95 ${pct(cold, 95)} ms`);
 
   const big = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/bench/big-doc.ts'), redis.url], { cwd: REPO_ROOT, maxBuffer: 1 << 20 })).stdout) as { seconds: number; status: string; sections: number; peak_rss_mb_store: number; peak_rss_mb_compute: number; peak_rss_mb_by_process: Record<string, number>; stage_ms: Record<string, number> };
   const bigRss = Object.entries(big.peak_rss_mb_by_process).map(([p, mb]) => `${p} ${mb} MB`).join(', ');
@@ -122,7 +127,10 @@ try {
       chunks_per_doc: { synthetic: langchain.length ? langchain[0]!.first.chunks / SYNTHETIC : null, redis_docs: lcRedisDocs.length && redisDocs ? lcRedisDocs[0]!.first.chunks / redisDocs.length : null },
     },
     second_run: secondRun,
-    latency_ms: { p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipeline2Rate / 2 },
+    latency_ms: {
+      p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipeline2Rate / 2, warmup_docs: WARMUP_DOCS,
+      including_cold_start: { p50: pct(cold, 50), p95: pct(cold, 95), max: Math.max(...cold) },
+    },
     big_doc: { seconds: big.seconds, status: big.status, sections: big.sections, peak_rss_mb_compute: big.peak_rss_mb_compute, peak_rss_mb_store: big.peak_rss_mb_store, peak_rss_mb_by_process: big.peak_rss_mb_by_process, stage_ms: big.stage_ms, note: 'as up --processes runs it: the store stages and embedded stores in one process, parse/extract/embed one process each' },
     redis_commands_per_doc: median(pipeline.map((r) => r.redisCommands / r.docs)),
     redis_commands_per_doc_direct: median(direct.map((r) => r.redisCommands / r.docs)),
@@ -158,7 +166,7 @@ try {
     `| pipeline ÷ direct | **${result.ratios.pipeline_vs_direct.toFixed(2)}** (target ≥ 0.8) |`,
     `| docs/s direct / pipeline (synthetic ${SYNTHETIC} × ~5 KB) | ${directRate.toFixed(1)} / ${pipelineRate.toFixed(1)} |`,
     corpus ? `| docs/s direct / pipeline (redis-docs, ${corpus.docs} files) | ${corpus.direct_docs_per_s.toFixed(1)} / ${corpus.pipeline_docs_per_s.toFixed(1)} |` : '| redis-docs | not present |',
-    `| drop-to-searchable at half load p50 / p95 | ${result.latency_ms.p50} / ${result.latency_ms.p95} ms (target p95 ≤ 250 ms) |`,
+    `| drop-to-searchable at half load p50 / p95 | ${result.latency_ms.p50} / ${result.latency_ms.p95} ms after ${WARMUP_DOCS} warm-up documents (target p95 ≤ 250 ms); from a cold start ${result.latency_ms.including_cold_start.p50} / ${result.latency_ms.including_cold_start.p95} ms |`,
     `| 3 MB document | ${big.seconds.toFixed(2)} s, ${big.status}, peak RSS ${bigRss} |`,
     `| Redis commands per document (pipeline / direct) | ${result.redis_commands_per_doc.toFixed(0)} / ${result.redis_commands_per_doc_direct.toFixed(0)} |`,
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,

@@ -89,8 +89,13 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
 /**
  * (b) the pipeline on the embedded default (all six BullMQ stages in this process). `ratePerSecond`
  * makes it an open-loop arrival run (latency from admission to DONE); otherwise everything is submitted at once.
+ * `warmup` documents go through the same system first, at the same rate, and are not counted: the first
+ * documents after a start pay one-time costs (JIT, module loading in the parse thread, a second parse thread
+ * starting, the stores' first statements); their latencies are returned apart.
  */
-export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number, computeProcesses = 0): Promise<RunResult> {
+export async function runPipeline(
+  docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number, computeProcesses = 0, warmup: readonly BenchDoc[] = [],
+): Promise<RunResult & { warmupLatenciesMs: number[] }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipe-'));
   const redis = new Redis(redisUrl);
   await redis.flushdb();
@@ -101,42 +106,46 @@ export async function runPipeline(docs: readonly BenchDoc[], redisUrl: string, r
     : null;
   if (children) await waitForWorkers(redis, computeProcesses);
   const rt = system.runtime;
-  const before = await commandCount(redis);
-  const started = performance.now();
-  const ids: string[] = [];
-  const submitted = new Map<string, number>();
-  for (const [i, d] of docs.entries()) {
-    if (ratePerSecond) {
-      const due = started + (i * 1000) / ratePerSecond;
-      if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+  const submitAndWait = async (batch: readonly BenchDoc[], prefix: string) => {
+    const started = performance.now();
+    const ids: string[] = [];
+    const submitted = new Map<string, number>();
+    for (const [i, d] of batch.entries()) {
+      if (ratePerSecond) {
+        const due = started + (i * 1000) / ratePerSecond;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+      }
+      const r = await rt.pipeline.submit({ bytes: Buffer.from(d.text), sourceUri: sourceUri.cli('bench', `/b/${prefix}${d.name}`, '/b'), tag: 'bench', contentType: 'text/markdown' });
+      ids.push(r.job_id);
+      submitted.set(r.job_id, Date.now());
     }
-    const r = await rt.pipeline.submit({ bytes: Buffer.from(d.text), sourceUri: sourceUri.cli('bench', `/b/${d.name}`, '/b'), tag: 'bench', contentType: 'text/markdown' });
-    ids.push(r.job_id);
-    submitted.set(r.job_id, Date.now());
-  }
-  const latencies: number[] = [];
-  let done = 0;
-  let pollCommands = 0;
-  let open = [...ids];
-  while (open.length > 0) {
-    const states = await Promise.all(open.map((id) => rt.pipeline.state.get(id)));
-    pollCommands += open.length; // the benchmark's own HGETALLs are not the pipeline's
-    open = open.filter((id, i) => {
-      const s = states[i];
-      if (!s || !FINAL_STATUSES.has(s.status)) return true;
-      if (s.status === 'DONE') done++;
-      latencies.push(Date.parse(s.updated_at) - submitted.get(id)!);
-      return false;
-    });
-    if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const redisCommands = (await commandCount(redis)) - before - pollCommands - 1;
+    const latencies: number[] = [];
+    let done = 0;
+    let polls = 0;
+    let open = [...ids];
+    while (open.length > 0) {
+      const states = await Promise.all(open.map((id) => rt.pipeline.state.get(id)));
+      polls += open.length; // the benchmark's own HGETALLs are not the pipeline's
+      open = open.filter((id, i) => {
+        const s = states[i];
+        if (!s || !FINAL_STATUSES.has(s.status)) return true;
+        if (s.status === 'DONE') done++;
+        latencies.push(Date.parse(s.updated_at) - submitted.get(id)!);
+        return false;
+      });
+      if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    return { seconds: (performance.now() - started) / 1000, latencies, done, polls };
+  };
+  const warm = warmup.length > 0 ? await submitAndWait(warmup, 'warmup-') : null;
+  const before = await commandCount(redis);
+  const run = await submitAndWait(docs, '');
+  const redisCommands = (await commandCount(redis)) - before - run.polls - 1;
   await children?.stop();
   await system.close();
   redis.disconnect();
   await rm(dir, { recursive: true, force: true });
-  return { seconds, docs: docs.length, done, redisCommands, latenciesMs: latencies };
+  return { seconds: run.seconds, docs: docs.length, done: run.done, redisCommands, latenciesMs: run.latencies, warmupLatenciesMs: warm?.latencies ?? [] };
 }
 
 /** Waits until every compute stage has `count` BullMQ workers connected (so timing starts warm). */
