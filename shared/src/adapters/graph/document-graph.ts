@@ -1,9 +1,9 @@
 /**
- * Assembles a DocumentGraph (the golden-state read of GraphStore.documentGraph) from the rows of its three
- * statements, the same way for LadybugDB and Neo4j: sections with every property, edges with their
- * properties, and the entities at the ends of MENTIONS and HAS_STEP edges.
+ * Row → domain mapping shared by LadybugDB and Neo4j: a stored Document, and a DocumentGraph (the
+ * golden-state read of GraphStore.documentGraph) from the rows of its three statements — sections with
+ * every property, edges with their properties, and the entities at the ends of MENTIONS and HAS_STEP edges.
  */
-import type { DocumentGraph, StoredEdge } from '../../ports/graph-store.js';
+import type { DocumentGraph, StoredDocument, StoredEdge } from '../../ports/graph-store.js';
 
 type Row = Record<string, unknown>;
 
@@ -42,3 +42,17 @@ export function entityIdsOf(edges: readonly StoredEdge[]): string[] {
 }
 
 export const entityOfRow = (r: Row): DocumentGraph['entities'][number] => ({ id: str(r.id), kind: str(r.kind), name: str(r.name) });
+
+/** A Document row (the statements' DOCUMENT_FIELDS aliases); unset completion fields stay null. */
+export function toStoredDocument(r: Row): StoredDocument {
+  return {
+    id: str(r.id),
+    sourceUri: str(r.sourceUri),
+    tag: str(r.tag),
+    title: str(r.title),
+    checksum: str(r.checksum),
+    generation: num(r.generation),
+    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
+    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
+  };
+}

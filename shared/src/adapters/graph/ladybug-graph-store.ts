@@ -18,10 +18,10 @@ import type { Database, LbugValue } from '@ladybugdb/core';
 import { isEntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
-import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
+import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, completionsToWrite, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type Completion, type SectionRow } from './ladybug-batch.js';
-import { documentReads, num, str, toStoredDocument, type DocumentReads, type Run } from './ladybug-reads.js';
+import { documentReads, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
 

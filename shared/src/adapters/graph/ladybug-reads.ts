@@ -14,6 +14,7 @@ import type { GraphCounts, StoredDocument } from '../../ports/graph-store.js';
 import { coalescedReads } from '../../util/coalesced-reads.js';
 import type { Params, Row } from './ladybug-session.js';
 import { READ } from './ladybug-statements.js';
+import { toStoredDocument } from './document-graph.js';
 
 export type Run = (cypher: string, params: Params) => Promise<Row[]>;
 /** Runs `fn` on a connection of the read pool. */
@@ -21,19 +22,6 @@ export type Reader = <T>(fn: (run: Run) => Promise<T>) => Promise<T>;
 
 export const num = (v: LbugValue | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 export const str = (v: LbugValue | undefined): string => (v === null || v === undefined ? '' : String(v));
-
-export function toStoredDocument(r: Row): StoredDocument {
-  return {
-    id: str(r.id),
-    sourceUri: str(r.sourceUri),
-    tag: str(r.tag),
-    title: str(r.title),
-    checksum: str(r.checksum),
-    generation: num(r.generation),
-    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
-    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
-  };
-}
 
 /**
  * One batch per kind at a time: the read pool has two connections, and the verify of a document asks for

@@ -24,12 +24,12 @@ import neo4j, { type BookmarkManager } from 'neo4j-driver';
 import { isEntityKind, type EntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
-import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow } from './document-graph.js';
+import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type EntityRow } from './ladybug-batch.js';
 import { AWAIT_INDEXES, isRegistered, MAINTAIN, READ, SCHEMA, WRITE, type Statement } from './neo4j-statements.js';
 import {
-  neo4jError, num, str, toNeo4j, toStoredDocument, toStoredSection, type Neo4jDriver, type Neo4jSession, type Neo4jTx, type Params, type Row,
+  neo4jError, num, str, toNeo4j, toStoredSection, type Neo4jDriver, type Neo4jSession, type Neo4jTx, type Params, type Row,
 } from './neo4j-values.js';
 
 export { neo4jError, type Neo4jDriver, type Neo4jSession, type Neo4jTx } from './neo4j-values.js';

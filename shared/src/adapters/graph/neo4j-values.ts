@@ -5,7 +5,7 @@
  */
 import neo4j, { Neo4jError, type BookmarkManager } from 'neo4j-driver';
 import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
-import type { StoredDocument, StoredSection } from '../../ports/graph-store.js';
+import type { StoredSection } from '../../ports/graph-store.js';
 
 export type Row = Record<string, unknown>;
 export type Params = Record<string, unknown>;
@@ -65,15 +65,3 @@ export function neo4jError(error: unknown, code: ErrorCode): PipelineError {
   return new RetryableError(code, text, { cause: error });
 }
 
-export function toStoredDocument(r: Row): StoredDocument {
-  return {
-    id: str(r.id),
-    sourceUri: str(r.sourceUri),
-    tag: str(r.tag),
-    title: str(r.title),
-    checksum: str(r.checksum),
-    generation: num(r.generation),
-    completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
-    pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
-  };
-}
