@@ -95,4 +95,23 @@ describe('graph → vector → verify stages over real stores', function () {
     expect(samples[1]!.top_evidence?.snippet).to.contain('promote the replica');
     expect(expanded, 'graph.expand calls made by verify').to.deep.equal([]);
   });
+  it('vector upserts a big document a slice of 1,000 points at a time, every point stored with its own vector', async () => {
+    const j = job('cli://st/big.md', 1);
+    latestGeneration = 1;
+    const bodies = Array.from({ length: 2_345 }, (_, k): [string, string] => [`Part ${k}`, `body ${k} of the big document`]);
+    await putParsed(f, j, sectionsOf(j.documentId, bodies));
+    const e = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 128 }, ctx());
+    const g = await graphStage({ job: j, upstream: e }, { artifacts: f.artifacts, graph: f.graph, isSuperseded: async () => false }, ctx());
+    const calls: number[] = [];
+    const vectors = Object.create(f.vectors) as typeof f.vectors;
+    vectors.upsert = (points) => { calls.push(points.length); return f.vectors.upsert(points); };
+    const v = await vectorStage({ job: j, upstream: g }, { artifacts: f.artifacts, vectors, graph: f.graph, isSuperseded: async () => false }, ctx());
+    expect(calls).to.deep.equal([1_000, 1_000, 345]);
+    expect(v.counts).to.include({ vectors_written: 2_345, vectors_removed: 0 });
+    const stored = await f.vectors.fullPoints(j.documentId);
+    expect(stored).to.have.length(2_345);
+    const [expected] = await f.embedder.embed([`Doc / Part 2000\nbody 2000 of the big document`]);
+    const part2000 = stored.find((p) => p.title === 'Part 2000')!;
+    expect(part2000.vector.map((x) => Math.fround(x))).to.deep.equal(expected!.map((x) => Math.fround(x)));
+  });
 });

@@ -1,8 +1,11 @@
 import {
-  artifactKeys, ErrorCode, PermanentError, unpackVectors,
+  artifactKeys, decodeVectors, ErrorCode, PermanentError,
   type ArtifactStore, type EmbeddingsArtifact, type GraphStore, type ParsedArtifact, type StageFn, type StageJobData,
   type StageResultBase, type VectorPoint, type VectorStore,
 } from '@ingest/shared';
+
+/** Points per upsert call (one LanceDB commit, a few Qdrant batches). */
+const UPSERT_SLICE = 1000;
 
 export interface VectorDeps {
   readonly artifacts: ArtifactStore;
@@ -31,17 +34,28 @@ export const vectorStage: StageFn<VectorDeps, VectorResult, VectorResult> = asyn
   const embedded = await deps.artifacts.getJson<EmbeddingsArtifact>(artifactKeys.embeddings(job.jobId));
   if (!parsed || !embedded) throw new PermanentError(ErrorCode.MissingArtifact, 'the parsed sections or embeddings of this version are gone');
 
-  const vectors = unpackVectors(embedded.data, embedded.ids.length, embedded.dimensions);
+  const floats = decodeVectors(embedded.data);
+  const d = embedded.dimensions;
   const byId = new Map(parsed.sections.map((s) => [s.id, s]));
-  const points: VectorPoint[] = embedded.ids.map((id, i) => {
-    const s = byId.get(id);
-    if (!s) throw new PermanentError(ErrorCode.MissingArtifact, `embedding for unknown section ${id}`);
+  for (const id of embedded.ids) {
+    if (!byId.has(id)) throw new PermanentError(ErrorCode.MissingArtifact, `embedding for unknown section ${id}`);
+  }
+  const pointAt = (i: number): VectorPoint => {
+    const s = byId.get(embedded.ids[i]!)!;
     return {
-      id, documentId: job.documentId, sourceUri: job.sourceUri, tag: job.tag, title: s.title, headingPath: s.headingPath,
-      text: s.text, contentHash: s.contentHash, generation: job.generation, embeddingVersion: embedded.embeddingVersion, vector: vectors[i]!,
+      id: s.id, documentId: job.documentId, sourceUri: job.sourceUri, tag: job.tag, title: s.title, headingPath: s.headingPath,
+      text: s.text, contentHash: s.contentHash, generation: job.generation, embeddingVersion: embedded.embeddingVersion,
+      vector: Array.from(floats.subarray(i * d, (i + 1) * d)),
     };
-  });
-  const written = points.length > 0 ? await deps.vectors.upsert(points) : 0;
+  };
+  // A slice of points at a time: a big document's vectors as JS arrays (9,213 × 384 numbers: ~30 MB) and
+  // the rows built from them are never all alive at once in the process that holds the stores. Upserts are
+  // idempotent per id, so a retry after a failure between slices converges.
+  let written = 0;
+  for (let start = 0; start < embedded.ids.length; start += UPSERT_SLICE) {
+    const end = Math.min(embedded.ids.length, start + UPSERT_SLICE);
+    written += await deps.vectors.upsert(Array.from({ length: end - start }, (_, k) => pointAt(start + k)));
+  }
   const keep = parsed.sections.map((s) => s.id);
   const vectorsRemoved = await deps.vectors.deleteDocumentExcept(job.documentId, keep);
   const sectionsRemoved = await deps.graph.removeSectionsExcept(job.documentId, keep);

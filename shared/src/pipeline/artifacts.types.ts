@@ -31,8 +31,13 @@ export function packVectors(packed: Float32Array): string {
   return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64');
 }
 
-export function unpackVectors(data: string, count: number, dimensions: number): number[][] {
+/** The artifact's vectors laid end to end, as floats (one copy of the bytes, no per-vector arrays). */
+export function decodeVectors(data: string): Float32Array {
   const bytes = Buffer.from(data, 'base64');
-  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+export function unpackVectors(data: string, count: number, dimensions: number): number[][] {
+  const floats = decodeVectors(data);
   return Array.from({ length: count }, (_, i) => Array.from(floats.subarray(i * dimensions, (i + 1) * dimensions)));
 }
