@@ -3,7 +3,9 @@ import { Worker } from 'node:worker_threads';
 import type { PreparedBody, RenderedPiece } from './parse-markdown.js';
 import type { ParseTask, SerialisedError } from './parse-worker.js';
 import { ErrorCode, PermanentError, RetryableError } from './shared.js';
-import { PARSE_DEFAULTS, type ParseOptions, type ParsedDocument, type SerialisedParse } from './types.js';
+import { PARSE_DEFAULTS, type ParseJobOptions, type ParseOptions, type ParsedDocument, type ParsePoolOptions, type SerialisedParse } from './types.js';
+
+export type { ParseJobOptions, ParsePoolOptions } from './types.js';
 
 /**
  * A small pool of reusable worker threads running parseMarkdown (DESIGN §5 parse: "parsing runs in a
@@ -18,49 +20,13 @@ import { PARSE_DEFAULTS, type ParseOptions, type ParsedDocument, type Serialised
  *    code and message; anything else as an Error with the same name and message.
  *  - Any other thread death rejects with a (retryable) Error and the thread is replaced.
  *  - A big document (over `SPLIT_SEGMENTS` segments) is parsed in phases when the pool has two threads or
- *    more: one thread prepares the body and finds the segment cuts, two threads parse the two halves of
+ *    more and `splitBigDocuments` is on: one thread prepares the body and finds the segment cuts, two threads parse the two halves of
  *    the segments at once, one assembles the sections. Micromark is most of a big parse, so a 3 MB
  *    document parses in a little over half the time. The job's time limit covers all phases together.
- *  - Threads start eagerly and stay warm; idle threads are unref'd, so an idle pool never keeps the
- *    process alive. Three consecutive start-up failures stop respawning and reject waiting jobs.
+ *  - `warmThreads` threads start eagerly and stay; threads above them start while jobs wait and stop
+ *    after `idleMs` without work. Idle threads are unref'd, so an idle pool never keeps the process
+ *    alive. Three consecutive start-up failures stop respawning and reject waiting jobs.
  */
-export interface ParsePoolOptions {
-  /** Worker threads (default 2). */
-  readonly size?: number;
-  /** Default per-job time limit (default 10 000 ms). */
-  readonly timeoutMs?: number;
-  /** V8 old-generation heap cap per thread (default 512 MB). */
-  readonly maxOldGenerationSizeMb?: number;
-  /**
-   * V8 young-generation cap per thread (default 12 MB). mdast allocates a tree per 64 KB segment and
-   * drops it; with V8's default nursery (up to 3 × 16 MB semi-spaces, grown under allocation pressure)
-   * those short-lived trees were promoted and a 3 MB document took the process from ~115 to ~390 MB.
-   * A small nursery collects them young: ~120 MB peak for the same document.
-   */
-  readonly maxYoungGenerationSizeMb?: number;
-  /**
-   * Threads kept running while the pool is idle (default: size). Threads above it start when a job waits
-   * for one and stop after `idleMs` without work: a thread is ~30 MB before its first job and keeps the
-   * heap its biggest job grew.
-   */
-  readonly warmThreads?: number;
-  /** How long a thread above warmThreads may sit idle (default 10 000 ms). */
-  readonly idleMs?: number;
-  /**
-   * Parse a big document's two halves on two threads at once (default true). Off, it takes one thread:
-   * slower where two cores are free, but the second thread and the pieces copied between threads cost a
-   * 3 MB document's process ~50 MB at its peak (issue 7 holds a compute process to 256 MB).
-   */
-  readonly splitBigDocuments?: boolean;
-}
-
-export interface ParseJobOptions {
-  /** Overrides the pool's timeout for this job. */
-  readonly timeoutMs?: number;
-  /** Aborting rejects the job with the signal's reason (terminating its thread if it is running). */
-  readonly signal?: AbortSignal;
-}
-
 export const PARSE_POOL_DEFAULTS = { size: 2, timeoutMs: 10_000, maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 12 } as const;
 
 const WORKER_URL = new URL(

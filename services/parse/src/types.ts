@@ -70,3 +70,41 @@ export function resolveParseOptions(opts: ParseOptions): ResolvedParseOptions {
     segmentBytes: pick(opts.segmentBytes, PARSE_DEFAULTS.segmentBytes, 1),
   };
 }
+
+/** Options of a ParsePool (parse-pool.ts). */
+export interface ParsePoolOptions {
+  /** Worker threads (default 2). */
+  readonly size?: number;
+  /** Default per-job time limit (default 10 000 ms). */
+  readonly timeoutMs?: number;
+  /** V8 old-generation heap cap per thread (default 512 MB). */
+  readonly maxOldGenerationSizeMb?: number;
+  /**
+   * V8 young-generation cap per thread (default 12 MB). mdast allocates a tree per 64 KB segment and
+   * drops it; with V8's default nursery (up to 3 × 16 MB semi-spaces, grown under allocation pressure)
+   * those short-lived trees were promoted and a 3 MB document took the process from ~115 to ~390 MB.
+   * A small nursery collects them young: ~120 MB peak for the same document.
+   */
+  readonly maxYoungGenerationSizeMb?: number;
+  /**
+   * Threads kept running while the pool is idle (default: size). Threads above it start when a job waits
+   * for one and stop after `idleMs` without work: a thread is ~30 MB before its first job and keeps the
+   * heap its biggest job grew.
+   */
+  readonly warmThreads?: number;
+  /** How long a thread above warmThreads may sit idle (default 10 000 ms). */
+  readonly idleMs?: number;
+  /**
+   * Parse a big document's two halves on two threads at once (default true). Off, it takes one thread:
+   * slower where two cores are free, but the second thread and the pieces copied between threads cost a
+   * 3 MB document's process ~50 MB at its peak (issue 7 holds a compute process to 256 MB).
+   */
+  readonly splitBigDocuments?: boolean;
+}
+
+export interface ParseJobOptions {
+  /** Overrides the pool's timeout for this job. */
+  readonly timeoutMs?: number;
+  /** Aborting rejects the job with the signal's reason (terminating its thread if it is running). */
+  readonly signal?: AbortSignal;
+}

@@ -280,3 +280,15 @@ export function completionsToWrite(items: readonly Completion[], stored: Readonl
   }
   return [...winners.values()].filter((w) => (stored.get(w.documentId) ?? -1) <= w.generation);
 }
+
+/** Sections grouped by document: documents with at least `threshold` of them apart, the others' together. */
+export function splitBySectionCount(sections: readonly SectionRow[], threshold: number): { large: Map<string, SectionRow[]>; small: SectionRow[] } {
+  const byDocument = new Map<string, SectionRow[]>();
+  for (const s of sections) {
+    const list = byDocument.get(s.documentId);
+    if (list) list.push(s);
+    else byDocument.set(s.documentId, [s]);
+  }
+  const large = new Map([...byDocument].filter(([, list]) => list.length >= threshold));
+  return { large, small: sections.filter((s) => !large.has(s.documentId)) };
+}

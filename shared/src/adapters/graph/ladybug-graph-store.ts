@@ -20,7 +20,9 @@ import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
-import { checkVersion, completionsToWrite, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type Completion, type SectionRow } from './ladybug-batch.js';
+import {
+  checkVersion, completionsToWrite, mergeRows, REFUSED, splitBySectionCount, winnersByDocument, type CheckedVersion, type Completion, type SectionRow,
+} from './ladybug-batch.js';
 import { documentReads, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
 import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
@@ -326,18 +328,11 @@ export class LadybugGraphStore implements GraphStore {
    * one per document when each has a handful).
    */
   private async createSections(sections: readonly SectionRow[]): Promise<void> {
-    const byDocument = new Map<string, Omit<SectionRow, 'documentId'>[]>();
-    for (const { documentId, ...rest } of sections) {
-      const list = byDocument.get(documentId);
-      if (list) list.push(rest);
-      else byDocument.set(documentId, [rest]);
+    const { large, small } = splitBySectionCount(sections, COLUMNS_FROM_SECTIONS);
+    for (const [documentId, list] of large) {
+      await this.session.runColumns(WRITE.createSectionsOfDocument, list.map(({ documentId: _, ...rest }) => rest), { documentId });
     }
-    const few: SectionRow[] = [];
-    for (const [documentId, list] of byDocument) {
-      if (list.length >= COLUMNS_FROM_SECTIONS) await this.session.runColumns(WRITE.createSectionsOfDocument, list, { documentId });
-      else few.push(...list.map((r) => ({ ...r, documentId })));
-    }
-    await this.session.runList(WRITE.createSections, 'rows', few);
+    await this.session.runList(WRITE.createSections, 'rows', small);
   }
 
   /** Items for existing documents succeed, the others fail NotFound alone; see completionsToWrite. */
