@@ -221,8 +221,7 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
     const small = many(102, 3, (k) => ['Small', `S${k}`]); // below the threshold: struct rows
     calls = spy();
     await Promise.all([big, bare, small].map((v) => store.writeVersion(v)));
-    const columns = (cypher: string) => cypher.includes('range(2, size($id))');
-    expect(calls.runs.filter(columns), 'the two large documents, a statement per 1,000 sections').to.have.length(3);
+    expect(calls.times(WRITE.createSectionsOfDocument), 'the two large documents, a statement per 1,000 sections').to.equal(3);
     expect(calls.times(WRITE.createSections), 'the small one').to.equal(1);
     for (const v of [big, bare, small]) {
       const stored = await store.sectionsOf(v.document.id);
@@ -233,5 +232,42 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
       expect(stored.map((s) => ({ ...s })).sort((a, b) => a.ordinal - b.ordinal)).to.deep.equal(expected);
       expect(await store.counts(v.document.id)).to.deep.equal(expectedCounts(v));
     }
+  });
+  it('writes without MERGE: creates what is new, updates stored documents, sections and entities in place, and leaves unchanged shared entities alone', async () => {
+    const first = guide(1);
+    await store.writeVersion(first);
+    calls = spy();
+    // A new document sharing redis-cli, redis-server and maxmemory with the first: stored as they are.
+    const second = guide(2);
+    await store.writeVersion(second);
+    expect(calls.times(WRITE.createDocuments)).to.equal(1);
+    expect(calls.times(WRITE.createEntities), 'its new entities').to.equal(1);
+    expect(calls.times(WRITE.updateEntities), 'shared entities unchanged: not rewritten').to.equal(0);
+    expect(calls.runs.filter((c) => /\bMERGE\b/.test(c)), 'no MERGE (planned as a scan of the whole table)').to.deep.equal([]);
+    expect(await store.counts(second.document.id)).to.deep.equal(expectedCounts(second));
+
+    // The first again, edited: one body changed, one section added, a command now spelt `Redis-CLI` (same id).
+    calls.reset();
+    const edited = version(1, [
+      { path: ['Guide'], commands: ['Redis-CLI', 'tool-1'], text: 'a new introduction' },
+      { path: ['Guide', 'Install'], commands: ['redis-server', 'Redis-CLI', 'Redis-CLI'], procedure: { name: 'Install', steps: ['download', 'build', 'run'] } },
+      { path: ['Guide', 'Configure'], parameters: ['maxmemory', '--port-1'] },
+      { path: ['Guide', 'Extra 0'], procedure: { name: 'Install', steps: ['again'] } },
+      { path: ['Guide', 'Upgrade'], commands: ['redis-server'] },
+    ], 2);
+    expect(edited.entities.map((e) => e.id)).to.include(first.entities.find((e) => e.name === 'redis-cli')!.id);
+    await store.writeVersion(edited);
+    expect(calls.times(WRITE.createDocuments)).to.equal(0);
+    expect(calls.times(WRITE.updateDocuments)).to.equal(1);
+    expect(calls.times(WRITE.updateSections), 'the four stored sections').to.equal(1);
+    expect(calls.times(WRITE.createSections), 'the added one').to.equal(1);
+    expect(calls.times(WRITE.updateEntities), 'the renamed command only').to.equal(1);
+    const stored = await store.sectionsOf(edited.document.id);
+    expect(stored.map((s) => [s.id, s.contentHash, s.generation]).sort()).to.deep.equal(edited.sections.map((s) => [s.id, s.contentHash, 2]).sort());
+    expect(stored.find((s) => s.title === 'Guide')?.text).to.include('a new introduction');
+    expect(await store.counts(edited.document.id)).to.deep.equal(expectedCounts(edited));
+    const graph = await store.documentGraph(edited.document.id);
+    expect(graph.entities.filter((e) => e.kind === 'Command').map((e) => e.name).sort()).to.include('Redis-CLI').and.not.include('redis-cli');
+    expect((await store.getDocument(edited.document.id))?.generation).to.equal(2);
   });
 });

@@ -72,8 +72,9 @@ export interface BatchRows {
   documents: DocumentRow[];
   /** Sections whose outgoing edges are replaced: those of documents already stored (new ones have none). */
   replacedSectionIds: string[];
-  /** Sections of stored documents (MERGE) and of new documents (CREATE, ~4× cheaper). */
-  mergedSections: SectionRow[];
+  /** Sections of stored documents: updated where they exist, created where not (the store reads which). */
+  sectionsOfStoredDocuments: SectionRow[];
+  /** Sections of new documents: created without asking. */
   createdSections: SectionRow[];
   entities: EntityRow[];
   procedureIds: string[];
@@ -242,11 +243,11 @@ export function mergeRows(versions: readonly CheckedVersion[], stored: ReadonlyS
   const edge = (r: EdgeRow): string => edgeKey(r.from, r.to);
   const sectionsOf = (known: boolean): SectionRow[] =>
     uniqueBy(versions.filter((v) => stored.has(v.documentId) === known).flatMap((v) => v.sections), (s) => s.id);
-  const mergedSections = sectionsOf(true);
+  const sectionsOfStoredDocuments = sectionsOf(true);
   return {
     documents: versions.map((v) => v.document),
-    replacedSectionIds: mergedSections.map((s) => s.id),
-    mergedSections,
+    replacedSectionIds: sectionsOfStoredDocuments.map((s) => s.id),
+    sectionsOfStoredDocuments,
     createdSections: sectionsOf(false),
     entities: uniqueBy(versions.flatMap((v) => v.entities), (e) => e.id),
     procedureIds: [...new Set(versions.flatMap((v) => [...v.procedureIds, ...v.steps.map((s) => s.from)]))],
@@ -257,6 +258,30 @@ export function mergeRows(versions: readonly CheckedVersion[], stored: ReadonlyS
     documentReferences: uniqueBy(versions.flatMap((v) => v.documentReferences), edge),
     sectionReferences: uniqueBy(versions.flatMap((v) => v.sectionReferences), edge),
   };
+}
+
+/** Rows split by whether their id is in `stored`. */
+export function partitionByStored<T extends { readonly id: string }>(rows: readonly T[], stored: ReadonlySet<string>): { stored: T[]; fresh: T[] } {
+  const out = { stored: [] as T[], fresh: [] as T[] };
+  for (const r of rows) (stored.has(r.id) ? out.stored : out.fresh).push(r);
+  return out;
+}
+
+/**
+ * Entity writes given what is stored: entities not stored yet are created; stored ones are written again
+ * only when this batch gives them another kind or name (ids derive from kind and normalised name, so that
+ * is a display name changing), which spares a shared entity a rewrite per document that mentions it.
+ */
+export function entityWrites(
+  rows: readonly EntityRow[], stored: ReadonlyMap<string, { kind: string; name: string }>,
+): { create: EntityRow[]; update: EntityRow[] } {
+  const out = { create: [] as EntityRow[], update: [] as EntityRow[] };
+  for (const r of rows) {
+    const s = stored.get(r.id);
+    if (!s) out.create.push(r);
+    else if (s.kind !== r.kind || s.name !== r.name) out.update.push(r);
+  }
+  return out;
 }
 
 /** One markCompleted call of a grouped transaction. */

@@ -21,7 +21,8 @@ import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDo
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import {
-  checkVersion, completionsToWrite, mergeRows, REFUSED, splitBySectionCount, winnersByDocument, type CheckedVersion, type Completion, type SectionRow,
+  checkVersion, completionsToWrite, entityWrites, mergeRows, partitionByStored, REFUSED, splitBySectionCount, winnersByDocument,
+  type CheckedVersion, type Completion, type EntityRow, type SectionRow,
 } from './ladybug-batch.js';
 import { documentReads, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
@@ -308,10 +309,14 @@ export class LadybugGraphStore implements GraphStore {
       await this.session.runList(WRITE.deleteStepsOfProcedures, 'ids', rows.procedureIds);
       await this.session.runList(WRITE.deleteOutgoing, 'ids', rows.replacedSectionIds);
       await this.session.runList(WRITE.deleteIncomingParent, 'ids', rows.replacedSectionIds);
-      await this.session.runList(WRITE.upsertDocuments, 'rows', rows.documents);
-      await this.session.runList(WRITE.upsertSections, 'rows', rows.mergedSections);
-      await this.createSections(rows.createdSections);
-      await this.session.runList(WRITE.upsertEntities, 'rows', rows.entities);
+      const documents = partitionByStored(rows.documents, new Set(stored.keys()));
+      await this.session.runList(WRITE.createDocuments, 'rows', documents.fresh);
+      await this.session.runList(WRITE.updateDocuments, 'rows', documents.stored);
+      const storedSectionIds = await this.session.runList(WRITE.storedSectionIds, 'ids', rows.replacedSectionIds);
+      const sections = partitionByStored(rows.sectionsOfStoredDocuments, new Set(storedSectionIds.map((r) => str(r.id))));
+      await this.session.runList(WRITE.updateSections, 'rows', sections.stored);
+      await this.createSections([...sections.fresh, ...rows.createdSections]);
+      await this.writeEntities(rows.entities);
       await this.session.runList(WRITE.createNextChunk, 'rows', rows.nextChunks);
       await this.session.runList(WRITE.createSubsection, 'rows', rows.subsections);
       await this.session.runList(WRITE.createMentions, 'rows', rows.mentions);
@@ -333,6 +338,17 @@ export class LadybugGraphStore implements GraphStore {
       await this.session.runColumns(WRITE.createSectionsOfDocument, list.map(({ documentId: _, ...rest }) => rest), { documentId });
     }
     await this.session.runList(WRITE.createSections, 'rows', small);
+  }
+
+  /** Creates the entities not stored yet and rewrites stored ones only where kind or name changed (entityWrites). */
+  private async writeEntities(entities: readonly EntityRow[]): Promise<void> {
+    const stored = new Map<string, { kind: string; name: string }>();
+    for (const r of await this.session.runList(WRITE.storedEntities, 'ids', entities.map((e) => e.id))) {
+      stored.set(str(r.id), { kind: str(r.kind), name: str(r.name) });
+    }
+    const { create, update } = entityWrites(entities, stored);
+    await this.session.runColumns(WRITE.createEntities, create);
+    await this.session.runList(WRITE.updateEntities, 'rows', update);
   }
 
   /** Items for existing documents succeed, the others fail NotFound alone; see completionsToWrite. */

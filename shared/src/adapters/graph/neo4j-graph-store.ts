@@ -209,7 +209,7 @@ export class Neo4jGraphStore implements GraphStore {
         if (applicable.length === 0) return results;
         const existing = new Set([...stored].filter(([, g]) => g >= 0).map(([id]) => id));
         const rows = mergeRows(applicable, existing);
-        const sections = [...rows.mergedSections, ...rows.createdSections];
+        const sections = [...rows.sectionsOfStoredDocuments, ...rows.createdSections];
         const sectionIds = sections.map((s) => s.id);
         // Replace: first the steps of procedures these sections mention, then every outgoing edge. Procedures
         // are looked up by id too: one left behind by a deleted document keeps its steps until the janitor.
