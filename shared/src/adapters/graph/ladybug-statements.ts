@@ -39,12 +39,17 @@ export const WRITE = {
      MATCH (s:Section {id: id})-[:MENTIONS]->(p:Entity) WHERE p.kind = 'Procedure'
      MATCH (p)-[h:HAS_STEP]->(:Entity) DELETE h`,
   /** $ids: procedure ids whose steps this batch rewrites. */
-  deleteStepsOfProcedures: `UNWIND $ids AS id MATCH (p:Entity {id: id})-[h:HAS_STEP]->(:Entity) DELETE h`,
-  /** $ids: section ids → every outgoing edge the graph stage replaces. */
-  deleteOutgoing: `UNWIND $ids AS id
-     MATCH (s:Section {id: id})-[r:NEXT_CHUNK|HAS_SUBSECTION|MENTIONS|REFERENCES]->() DELETE r`,
+  deleteStepsOfProcedures: `UNWIND $ids AS id MATCH (p:Entity {id: id}) MATCH (p)-[h:HAS_STEP]->(:Entity) DELETE h`,
+  /**
+   * $ids: section ids → every outgoing edge the graph stage replaces. This and the next two find their
+   * start by key in a MATCH of its own: as one path Ladybug scans the whole start table (20 sections at
+   * 200k sections: deleteOutgoing 130 -> 100 ms, deleteIncomingParent 10.5 -> 2.5, deleteStepsOfProcedures
+   * 12 -> 3.3).
+   */
+  deleteOutgoing: `UNWIND $ids AS id MATCH (s:Section {id: id})
+     MATCH (s)-[r:NEXT_CHUNK|HAS_SUBSECTION|MENTIONS|REFERENCES]->() DELETE r`,
   /** $ids: section ids → the parent edge; a section's parent is whatever its new record says. */
-  deleteIncomingParent: `UNWIND $ids AS id MATCH (:Section)-[r:HAS_SUBSECTION]->(s:Section {id: id}) DELETE r`,
+  deleteIncomingParent: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (:Section)-[r:HAS_SUBSECTION]->(s) DELETE r`,
   /*
    * No MERGE anywhere below. Ladybug 0.19 plans `UNWIND … MERGE (n:T {id: …})` as a hash join against a
    * scan of the whole table T (and, over struct rows, a cross product before it), so every batch paid for
@@ -152,21 +157,28 @@ export const READ = {
   /** $documentId */
   sectionHashes: `MATCH (s:Section)-[:FROM_DOCUMENT]->(:Document {id: $documentId})
      RETURN s.id AS id, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
-  /** $ids */
-  sections: `UNWIND $ids AS id MATCH (s:Section {id: id})-[:FROM_DOCUMENT]->(d:Document)
-     RETURN s.id AS id, d.id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation`,
+  /**
+   * $ids. The document from the section's own `document_id`: walking FROM_DOCUMENT after UNWIND is planned as
+   * a scan of every section (5 ids: 153 ms at 200k sections, 9.5 ms at 10k; by key alone 7.1 and 0.6 ms).
+   */
+  sections: `UNWIND $ids AS id MATCH (s:Section {id: id})
+     RETURN s.id AS id, s.document_id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation`,
   /** $documentId */
   sectionsOfDocument: `MATCH (s:Section)-[:FROM_DOCUMENT]->(d:Document {id: $documentId})
      RETURN s.id AS id, d.id AS documentId, s.ordinal AS ordinal, s.level AS level, s.title AS title, s.heading_path AS headingPath, s.anchor AS anchor, s.text AS text, s.content_hash AS contentHash, s.generation AS generation ORDER BY s.ordinal, s.id`,
   /** $sectionId */
   mentionsOf: `MATCH (:Section {id: $sectionId})-[m:MENTIONS]->(e:Entity) RETURN e.id AS id, m.count AS count`,
-  /** $ids: section ids; one statement per relation keeps the result free of cross products. */
+  /**
+   * $ids: section ids; one statement per relation keeps the result free of cross products. The key lookup
+   * stands in a MATCH of its own where that is cheaper (expandNext, 5 ids at 200k sections: 114 -> 106 ms,
+   * at 10k: 9.4 -> 6.0; expandParents 26 -> 18 and 3.7 -> 2.1); expandEntities is faster as one path.
+   */
   expandSections: `UNWIND $ids AS id MATCH (s:Section {id: id}) RETURN s.id AS id`,
-  expandParents: `UNWIND $ids AS id MATCH (p:Section)-[:HAS_SUBSECTION]->(s:Section {id: id})
+  expandParents: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (p:Section)-[:HAS_SUBSECTION]->(s)
      RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
-  expandPrevious: `UNWIND $ids AS id MATCH (p:Section)-[:NEXT_CHUNK]->(s:Section {id: id})
+  expandPrevious: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (p:Section)-[:NEXT_CHUNK]->(s)
      RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
-  expandNext: `UNWIND $ids AS id MATCH (s:Section {id: id})-[:NEXT_CHUNK]->(n:Section)
+  expandNext: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (s)-[:NEXT_CHUNK]->(n:Section)
      RETURN s.id AS id, n.id AS otherId, n.title AS otherTitle ORDER BY n.ordinal`,
   expandEntities: `UNWIND $ids AS id MATCH (s:Section {id: id})-[m:MENTIONS]->(e:Entity)
      RETURN s.id AS id, e.id AS entityId, e.kind AS kind, e.name AS name ORDER BY m.count DESC, e.name, e.id`,
@@ -195,9 +207,11 @@ export const READ = {
    * $ids: the entities each document's sections mention, each with the steps it has (a procedure) or a
    * null step. One statement instead of one for entities and one for steps: 3.8 ms against 7.7 (476
    * redis-docs pages). Steps are told apart in code: Ladybug 0.19 evaluates IS NULL wrongly after UNWIND
-   * and a key lookup (see markCompletedRows), while the values it returns are right.
+   * and a key lookup (see markCompletedRows), while the values it returns are right. Walked a MATCH per hop
+   * from the key lookup: as one path it scanned every section (4 documents: 116 against 14 ms at 200k
+   * sections, 15 against 7 ms at 10k).
    */
-  entitiesAndStepsOfDocuments: `UNWIND $ids AS id MATCH (d:Document {id: id})<-[:FROM_DOCUMENT]-(:Section)-[:MENTIONS]->(e:Entity)
+  entitiesAndStepsOfDocuments: `UNWIND $ids AS id MATCH (d:Document {id: id}) MATCH (d)<-[:FROM_DOCUMENT]-(s:Section) MATCH (s)-[:MENTIONS]->(e:Entity)
      OPTIONAL MATCH (e)-[:HAS_STEP]->(st:Entity)
      RETURN DISTINCT d.id AS documentId, e.id AS id, st.id AS stepId`,
   /** $documentId: the golden-state read (documentGraph): sections with every property, edges, entities. */
