@@ -104,7 +104,7 @@ try {
   const pkg = async (name: string) => (JSON.parse(await readFile(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   const result = {
     generated_at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, malloc_arena_max: process.env.MALLOC_ARENA_MAX || null },
     versions: {
       node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb'),
       postgres: langchain[0]?.postgresVersion ?? null, langchain_core: await pkg('@langchain/core'), langchain_textsplitters: await pkg('@langchain/textsplitters'), langchain_community: await pkg('@langchain/community'),
@@ -172,7 +172,7 @@ try {
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
     ...lcRows,
-    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
+    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}; MALLOC_ARENA_MAX ${result.machine.malloc_arena_max ?? 'unset'} (scripts/ingestctl sets 2 unless told otherwise; \`npm run bench\` does the same). ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
     ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '',
       'Re-added chunks on an unchanged rerun: index() runs incremental cleanup after each batch of 100 chunks, so a document whose chunks straddle a batch boundary has its later chunks deleted as stale and embedded again (langchain-ai/langchain#32612; the same loop in @langchain/core).', '']),
   ].join('\n'));
