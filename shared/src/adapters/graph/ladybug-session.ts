@@ -20,7 +20,7 @@ import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../
 export type Row = Record<string, LbugValue>;
 export type Params = Record<string, LbugValue>;
 
-/** Rows per execution of an UNWIND statement: Ladybug's UNWIND MERGE slows down past ~1k rows. */
+/** Rows per execution of an UNWIND statement: bounds one parameter's size (Ladybug converts it value by value). */
 const UNWIND_CHUNK = 1000;
 
 export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
