@@ -31,7 +31,10 @@ export function embeddingInput(s: SectionRecord, documentTitle: string): string 
 export const embedStage: StageFn<EmbedDeps, StageResultBase, EmbedResult> = async ({ job }, deps, ctx) => {
   const parsed = await deps.artifacts.getJson<ParsedArtifact>(artifactKeys.parsed(job.jobId));
   if (!parsed) throw new PermanentError(ErrorCode.MissingArtifact, 'the parsed sections of this version are gone');
-  const existing = await deps.vectors.existingHashes(job.documentId, deps.embedder.version);
+  // A first version has nothing to reuse: no earlier generation of this document was ever admitted, so the
+  // read (in the process that holds the stores, 10-18 ms there under load) is skipped. Were vectors stored
+  // anyway (a ledger lost and not rebuilt), they would be embedded again: the same vectors, the same outcome.
+  const existing = job.generation > 1 ? await deps.vectors.existingHashes(job.documentId, deps.embedder.version) : new Map<string, string>();
   const todo = parsed.sections.filter((s) => existing.get(s.id) !== s.contentHash);
 
   // Written into the artifact batch by batch (embeddings-writer.ts): no array of all vectors is ever held.

@@ -25,6 +25,20 @@ describe('embed stage', () => {
     expect(r2.counts).to.deep.equal({ embedded: 1, reused: 1 });
   });
 
+  it('does not ask the vector store what a first version could reuse', async () => {
+    const j = job('cli://st/first.md', 1);
+    await putParsed(f, j, sectionsOf(j.documentId, [['A', 'alpha text'], ['B', 'beta text']]));
+    const asked: number[] = [];
+    const vectors = { existingHashes: async (d: string, v: string) => { asked.push(j.generation); return f.vectors.existingHashes(d, v); } };
+    const r = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors, batchSize: 8 }, ctx());
+    expect(r.counts).to.deep.equal({ embedded: 2, reused: 0 });
+    expect(asked, 'generation 1: no read').to.deep.equal([]);
+    const j2 = job('cli://st/first.md', 2);
+    await putParsed(f, j2, sectionsOf(j2.documentId, [['A', 'alpha text']]));
+    await embedStage({ job: j2, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors, batchSize: 8 }, ctx());
+    expect(asked, 'a later generation reads what it can reuse').to.have.length(1);
+  });
+
   it('fails for good with BAD_EMBEDDING on wrong dimensions or NaN', async () => {
     const j = job('cli://st/bad.md', 1);
     await putParsed(f, j, sectionsOf(j.documentId, [['A', 'x']]));
