@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import type { GraphDocumentVersion } from '../../src/domain/model.js';
 import { LadybugGraphStore } from '../../src/adapters/graph/ladybug-graph-store.js';
 import { LadybugSession } from '../../src/adapters/graph/ladybug-session.js';
-import { MAINTAIN, READ, WRITE } from '../../src/adapters/graph/ladybug-statements.js';
+import { EXPAND_BY_KEY, MAINTAIN, READ, WRITE } from '../../src/adapters/graph/ladybug-statements.js';
 import { PermanentError, PipelineError } from '../../src/errors/errors.js';
 import { buildVersion, expectedCounts, type SectionSpec } from '../contract/graph-store.contract.js';
 
@@ -269,5 +269,22 @@ describe('LadybugGraphStore: coalesced reads and grouped small writes', function
     const graph = await store.documentGraph(edited.document.id);
     expect(graph.entities.filter((e) => e.kind === 'Command').map((e) => e.name).sort()).to.include('Redis-CLI').and.not.include('redis-cli');
     expect((await store.getDocument(edited.document.id))?.generation).to.equal(2);
+  });
+  it('expands a few sections by scalar keys and many by UNWIND, with the same answers', async () => {
+    const v = guide(9); // 12 sections: parents, neighbours, shared and scoped entities
+    await store.writeVersion(v);
+    const ids = [...v.sections].sort((a, b) => a.ordinal - b.ordinal).map((s) => s.id);
+    expect(ids.length).to.be.greaterThan(EXPAND_BY_KEY.maxIds);
+    calls = spy();
+    const few = await store.expand(ids.slice(0, 5));
+    expect(calls.times(EXPAND_BY_KEY.next(5)), 'a branch per id').to.equal(1);
+    expect(calls.times(READ.expandNext)).to.equal(0);
+    calls.reset();
+    const all = await store.expand(ids);
+    expect(calls.times(READ.expandNext), 'more than maxIds: UNWIND').to.equal(1);
+    expect(all.slice(0, 5)).to.deep.equal(few);
+    expect(few.map((e) => e.next?.id ?? null)).to.deep.equal(ids.slice(1, 6));
+    expect(few.slice(1).map((e) => e.previous?.id)).to.deep.equal(ids.slice(0, 4));
+    expect(few[1]!.entities.map((e) => e.name), 'most mentioned first').to.deep.equal(['redis-cli', 'Install', 'redis-server']);
   });
 });

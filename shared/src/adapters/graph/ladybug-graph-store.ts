@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import lbug from '@ladybugdb/core';
 import type { Database, LbugValue } from '@ladybugdb/core';
-import { isEntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
+import { type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
@@ -24,9 +24,9 @@ import {
   checkVersion, completionsToWrite, entityWrites, mergeRows, partitionByStored, REFUSED, splitBySectionCount, winnersByDocument,
   type CheckedVersion, type Completion, type EntityRow, type SectionRow,
 } from './ladybug-batch.js';
-import { documentReads, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
+import { documentReads, entitiesBySection, newestNeighbour, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
-import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
+import { EXPAND_BY_KEY, MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
 
 export interface LadybugGraphStoreOptions {
   /** A group commit closes at this many rows (documents + sections + entities + edges); default 2000. */
@@ -172,25 +172,16 @@ export class LadybugGraphStore implements GraphStore {
     const ids = [...new Set(sectionIds)];
     if (ids.length === 0) return Promise.resolve([]);
     return this.read(async (run) => {
+      // A few ids (a query's evidence): one scalar-keyed branch per id, which does not slow down with the
+      // corpus; more (coalesced callers): the UNWIND forms (EXPAND_BY_KEY in ladybug-statements.ts).
+      const byKey = ids.length <= EXPAND_BY_KEY.maxIds;
+      const rowsOf = (unwind: string, union: (n: number) => string) =>
+        byKey ? run(union(ids.length), EXPAND_BY_KEY.params(ids)) : run(unwind, { ids });
       const found = new Set((await run(READ.expandSections, { ids })).map((r) => str(r.id)));
-      const neighbour = async (cypher: string): Promise<Map<string, { id: string; title: string }>> => {
-        const out = new Map<string, { id: string; title: string }>();
-        for (const r of await run(cypher, { ids })) {
-          if (!out.has(str(r.id))) out.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle) });
-        }
-        return out;
-      };
-      const parents = await neighbour(READ.expandParents);
-      const previous = await neighbour(READ.expandPrevious);
-      const next = await neighbour(READ.expandNext);
-      const entities = new Map<string, SectionExpansion['entities'][number][]>();
-      for (const r of await run(READ.expandEntities, { ids })) {
-        const kind = str(r.kind);
-        if (!isEntityKind(kind)) continue;
-        const list = entities.get(str(r.id)) ?? [];
-        list.push({ id: str(r.entityId), kind, name: str(r.name) });
-        entities.set(str(r.id), list);
-      }
+      const parents = newestNeighbour(await rowsOf(READ.expandParents, EXPAND_BY_KEY.parents));
+      const previous = newestNeighbour(await rowsOf(READ.expandPrevious, EXPAND_BY_KEY.previous));
+      const next = newestNeighbour(await rowsOf(READ.expandNext, EXPAND_BY_KEY.next));
+      const entities = entitiesBySection(await rowsOf(READ.expandEntities, EXPAND_BY_KEY.entities));
       return ids
         .filter((id) => found.has(id))
         .map((id) => ({

@@ -9,7 +9,7 @@
  * same answer, a document that is not there included ([] / null / zero counts). Every caller gets its own list or object, as when each read was its own query.
  */
 import type { LbugValue } from '@ladybugdb/core';
-import type { SectionHash } from '../../domain/model.js';
+import { isEntityKind, type EntityKind, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import type { GraphCounts, StoredDocument } from '../../ports/graph-store.js';
 import { coalescedReads } from '../../util/coalesced-reads.js';
 import type { Params, Row } from './ladybug-session.js';
@@ -114,4 +114,37 @@ async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, G
     out.set(id, { documents: e.documents, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
   }
   return out;
+}
+
+/**
+ * expand's neighbour rows → per section, one neighbour: of the newest generation (a section of the previous
+ * version keeps its edges until the vector stage removes it), then the lowest ordinal.
+ */
+export function newestNeighbour(rows: readonly Row[]): Map<string, { id: string; title: string }> {
+  const best = new Map<string, { id: string; title: string; ordinal: number; generation: number }>();
+  for (const r of rows) {
+    const seen = best.get(str(r.id));
+    const [ordinal, generation] = [num(r.ordinal), num(r.generation)];
+    if (!seen || generation > seen.generation || (generation === seen.generation && ordinal < seen.ordinal)) {
+      best.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle), ordinal, generation });
+    }
+  }
+  return new Map([...best].map(([id, n]) => [id, { id: n.id, title: n.title }]));
+}
+
+/** expand's entity rows → per section, its entities most mentioned first, then by name and id; kinds off the allowlist dropped. */
+export function entitiesBySection(rows: readonly Row[]): Map<string, SectionExpansion['entities'][number][]> {
+  const bySection = new Map<string, { id: string; kind: EntityKind; name: string; count: number }[]>();
+  for (const r of rows) {
+    const kind = str(r.kind);
+    if (!isEntityKind(kind)) continue;
+    const list = bySection.get(str(r.id)) ?? [];
+    list.push({ id: str(r.entityId), kind, name: str(r.name), count: num(r.count) });
+    bySection.set(str(r.id), list);
+  }
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return new Map([...bySection].map(([id, list]) => [
+    id,
+    list.sort((a, b) => b.count - a.count || order(a.name, b.name) || order(a.id, b.id)).map((e) => ({ id: e.id, kind: e.kind, name: e.name })),
+  ]));
 }

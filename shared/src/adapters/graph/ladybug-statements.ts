@@ -172,16 +172,17 @@ export const READ = {
    * $ids: section ids; one statement per relation keeps the result free of cross products. The key lookup
    * stands in a MATCH of its own where that is cheaper (expandNext, 5 ids at 200k sections: 114 -> 106 ms,
    * at 10k: 9.4 -> 6.0; expandParents 26 -> 18 and 3.7 -> 2.1); expandEntities is faster as one path.
+   * Rows carry their ordering keys and expand() orders them (as it does the rows of EXPAND_BY_KEY below).
    */
   expandSections: `UNWIND $ids AS id MATCH (s:Section {id: id}) RETURN s.id AS id`,
   expandParents: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (p:Section)-[:HAS_SUBSECTION]->(s)
-     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle, p.ordinal AS ordinal, p.generation AS generation`,
   expandPrevious: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (p:Section)-[:NEXT_CHUNK]->(s)
-     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle ORDER BY p.ordinal`,
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle, p.ordinal AS ordinal, p.generation AS generation`,
   expandNext: `UNWIND $ids AS id MATCH (s:Section {id: id}) MATCH (s)-[:NEXT_CHUNK]->(n:Section)
-     RETURN s.id AS id, n.id AS otherId, n.title AS otherTitle ORDER BY n.ordinal`,
+     RETURN s.id AS id, n.id AS otherId, n.title AS otherTitle, n.ordinal AS ordinal, n.generation AS generation`,
   expandEntities: `UNWIND $ids AS id MATCH (s:Section {id: id})-[m:MENTIONS]->(e:Entity)
-     RETURN s.id AS id, e.id AS entityId, e.kind AS kind, e.name AS name ORDER BY m.count DESC, e.name, e.id`,
+     RETURN s.id AS id, e.id AS entityId, e.kind AS kind, e.name AS name, m.count AS count`,
   countsAll: `RETURN COUNT { MATCH (:Document) } AS documents, COUNT { MATCH (:Section) } AS sections,
      COUNT { MATCH (:Entity) } AS entities, COUNT { MATCH ()-[:MENTIONS]->() } AS mentions,
      COUNT { MATCH ()-[]->() } AS edges`,
@@ -227,3 +228,30 @@ export const READ = {
   /** $ids: entity ids */
   entitiesById: `UNWIND $ids AS id MATCH (e:Entity {id: id}) RETURN e.id AS id, e.kind AS kind, e.name AS name`,
 } as const;
+
+/**
+ * expand() for a few sections: one branch per id, each with the id as a scalar `$idN`, joined by UNION ALL.
+ * A scalar key is planned as a primary-key lookup and a walk from it; the same lookup after UNWIND is
+ * planned as a scan of the whole Section table, so the UNWIND forms above slow down with the corpus. At
+ * 200k sections, 5 ids: next 27 against 145 ms, entities 28 against 266, previous 22 against 151; at 10k
+ * sections both forms cost the same for 5 ids, and the UNWIND forms win from ~10 ids on (so they stay for
+ * larger batches). The statement text is fixed for a given number of ids; ids only ever arrive as
+ * parameters. Rows carry their ordering keys (branches cannot be ordered one by one), sorted in code.
+ */
+export const EXPAND_BY_KEY = {
+  maxIds: 8,
+  params: (ids: readonly string[]): Record<string, string> => Object.fromEntries(ids.map((id, i) => [`id${i}`, id])),
+  parents: (n: number): string => unionOf(n, (p) => `MATCH (s:Section {id: ${p}}) MATCH (p:Section)-[:HAS_SUBSECTION]->(s)
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle, p.ordinal AS ordinal, p.generation AS generation`),
+  previous: (n: number): string => unionOf(n, (p) => `MATCH (p:Section)-[:NEXT_CHUNK]->(s:Section {id: ${p}})
+     RETURN s.id AS id, p.id AS otherId, p.title AS otherTitle, p.ordinal AS ordinal, p.generation AS generation`),
+  next: (n: number): string => unionOf(n, (p) => `MATCH (s:Section {id: ${p}})-[:NEXT_CHUNK]->(n:Section)
+     RETURN s.id AS id, n.id AS otherId, n.title AS otherTitle, n.ordinal AS ordinal, n.generation AS generation`),
+  entities: (n: number): string => unionOf(n, (p) => `MATCH (s:Section {id: ${p}})-[m:MENTIONS]->(e:Entity)
+     RETURN s.id AS id, e.id AS entityId, e.kind AS kind, e.name AS name, m.count AS count`),
+} as const;
+
+function unionOf(n: number, branch: (param: string) => string): string {
+  if (!Number.isInteger(n) || n < 1 || n > EXPAND_BY_KEY.maxIds) throw new RangeError(`expand by key takes 1-${EXPAND_BY_KEY.maxIds} ids, got ${n}`);
+  return Array.from({ length: n }, (_, i) => branch(`$id${i}`)).join('\n     UNION ALL ');
+}
