@@ -3,12 +3,15 @@
 // through a fault proxy answering 503 to every other request, then to every request, then slowly. The
 // reader turns a 5xx into a RetryableError, so the embed job is retried with the configured exponential
 // backoff (attempts 8, 200 ms base) — no FAILED, golden state — and no retry comes before its backoff.
+// The documents under fault are second versions: a first version has nothing to reuse, so its embed
+// stage does not read at all (embed.stage.ts).
 import { expect } from 'chai';
 import { FaultProxy, type RequestRecord } from './fault-proxy.js';
 import { compareStates, duplicatesOf, readState, type TagState } from './golden-state.js';
 import { CHAOS_CONFIG, corpus, startChaosSystem, type ChaosSystem } from './system.js';
 
 const DOCS = corpus(30);
+const EDITED = DOCS.map((d) => ({ ...d, text: `${d.text}\n\n## Changelog\n\nEdited once.\n` }));
 const TAG = 'fault-api';
 const BACKOFF_MS = 200;
 const JITTER = 0.3; // shared/src/queue/flows.ts: a retry waits backoff·2^(k-1)·[1-jitter, 1]
@@ -25,14 +28,18 @@ describe('chaos: the API store read path answers 503 and is slow', function () {
     expect(CONFIG).to.include(`backoffMs: ${BACKOFF_MS}`);
     const clean = await startChaosSystem({ config: CONFIG });
     try {
-      const ids = await Promise.all(DOCS.map((d) => clean.submit(TAG, d.name, d.text)));
-      expect((await clean.waitAll(ids)).map((s) => s.status)).to.deep.equal(ids.map(() => 'DONE'));
+      for (const docs of [DOCS, EDITED]) {
+        const ids = await Promise.all(docs.map((d) => clean.submit(TAG, d.name, d.text)));
+        expect((await clean.waitAll(ids)).map((s) => s.status)).to.deep.equal(ids.map(() => 'DONE'));
+      }
       golden = await readState(clean.api, TAG);
     } finally {
       await clean.stop();
     }
     proxy = await FaultProxy.start({ protocol: 'http' });
     sys = await startChaosSystem({ config: CONFIG, computeVia: { api: proxy } });
+    const firsts = await Promise.all(DOCS.map((d) => sys!.submit(TAG, d.name, d.text)));
+    expect((await sys.waitAll(firsts)).map((s) => s.status)).to.deep.equal(firsts.map(() => 'DONE'));
   });
   after(async () => {
     await sys?.stop();
@@ -43,7 +50,7 @@ describe('chaos: the API store read path answers 503 and is slow', function () {
     const s = sys!;
     const faultAt = Date.now();
     await proxy.setMode({ kind: 'http-error', status: 503, share: 0.5 });
-    const ids = await Promise.all(DOCS.map((d) => s.submit(TAG, d.name, d.text)));
+    const ids = await Promise.all(EDITED.map((d) => s.submit(TAG, d.name, d.text)));
     await sleep(4000);
     await proxy.setMode({ kind: 'http-error', status: 503, share: 1 });
     await sleep(1500);
