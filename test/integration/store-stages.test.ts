@@ -47,6 +47,30 @@ describe('graph → vector → verify stages over real stores', function () {
     expect(finished).to.deep.equal([`${j1.jobId}:DONE`, `${j2.jobId}:DONE`]);
   });
 
+  it('vector removes nothing for a first version without asking, and what a later version dropped in both stores', async () => {
+    const removals: string[] = [];
+    const vectors = Object.create(f.vectors) as typeof f.vectors;
+    vectors.deleteDocumentExcept = (id, keep) => { removals.push('vectors'); return f.vectors.deleteDocumentExcept(id, keep); };
+    const graph = Object.create(f.graph) as typeof f.graph;
+    graph.removeSectionsExcept = (id, keep) => { removals.push('graph'); return f.graph.removeSectionsExcept(id, keep); };
+    const through = async (j: StageJobData, bodies: [string, string][]) => {
+      latestGeneration = j.generation;
+      await putParsed(f, j, sectionsOf(j.documentId, bodies));
+      const e = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 16 }, ctx());
+      const g = await graphStage({ job: j, upstream: e }, { artifacts: f.artifacts, graph: f.graph, isSuperseded: async () => false }, ctx());
+      return vectorStage({ job: j, upstream: g }, { artifacts: f.artifacts, vectors, graph, isSuperseded: async () => false }, ctx());
+    };
+    const v1 = await through(job('cli://st/first.md', 1), [['A', 'alpha'], ['B', 'beta']]);
+    expect(removals, 'generation 1').to.deep.equal([]);
+    expect(v1.counts).to.include({ vectors_written: 2, vectors_removed: 0, graph_sections_removed: 0 });
+    const j2 = job('cli://st/first.md', 2);
+    const v2 = await through(j2, [['A', 'alpha']]);
+    expect(removals).to.deep.equal(['vectors', 'graph']);
+    expect(v2.counts).to.include({ vectors_removed: 1, graph_sections_removed: 1 });
+    expect(await f.vectors.count(j2.documentId)).to.equal(1);
+    expect(await f.graph.sectionHashes(j2.documentId)).to.have.length(1);
+  });
+
   it('a store stage that finds a newer generation stops with SUPERSEDED and writes nothing', async () => {
     const j3 = job('cli://st/doc.md', 3);
     latestGeneration = 4;

@@ -56,9 +56,16 @@ export const vectorStage: StageFn<VectorDeps, VectorResult, VectorResult> = asyn
     const end = Math.min(embedded.ids.length, start + UPSERT_SLICE);
     written += await deps.vectors.upsert(Array.from({ length: end - start }, (_, k) => pointAt(start + k)));
   }
-  const keep = parsed.sections.map((s) => s.id);
-  const vectorsRemoved = await deps.vectors.deleteDocumentExcept(job.documentId, keep);
-  const sectionsRemoved = await deps.graph.removeSectionsExcept(job.documentId, keep);
+  // A first version has nothing to remove: no earlier generation of the document was ever admitted, and
+  // whatever an earlier attempt of this job wrote carries this version's ids. The two reads-and-deletes
+  // it skips run in the process that holds the stores, for every new document.
+  let vectorsRemoved = 0;
+  let sectionsRemoved = 0;
+  if (job.generation > 1) {
+    const keep = parsed.sections.map((s) => s.id);
+    vectorsRemoved = await deps.vectors.deleteDocumentExcept(job.documentId, keep);
+    sectionsRemoved = await deps.graph.removeSectionsExcept(job.documentId, keep);
+  }
   return {
     v: 1,
     embeddingVersion: upstream?.embeddingVersion ?? embedded.embeddingVersion,
