@@ -65,6 +65,38 @@ describe('LanceVectorStore (lancedb specifics)', function () {
     }
   });
 
+  it('keeps scalar indexes on document_id, id and tag beside the full-text one, and adds them to a store made without', async function () {
+    const dir = await freshDir();
+    const indexed = async () => {
+      const db = await lancedb.connect(dir);
+      try {
+        const table = await db.openTable('sections');
+        const indices = (await table.listIndices()).map((i) => `${i.columns.join(',')} ${i.indexType}`).sort();
+        const stats = await table.indexStats('document_id_idx');
+        table.close();
+        return { indices, documentIdIndexed: stats?.numIndexedRows ?? null };
+      } finally {
+        db.close();
+      }
+    };
+    const first = await LanceVectorStore.open(dir, 16);
+    await first.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 1) }), point({ documentId: randomUUID(), tag, vector: axisVector(16, 2) })]);
+    await first.close(); // close optimizes: the rows are folded into every index
+    const made = await indexed();
+    expect(made.indices).to.deep.equal(['document_id BTree', 'id BTree', 'search_text FTS', 'tag Bitmap']);
+    expect(made.documentIdIndexed).to.equal(2);
+
+    // A store from before: only the full-text index. Its next open adds the others.
+    const db = await lancedb.connect(dir);
+    const table = await db.openTable('sections');
+    for (const name of ['document_id_idx', 'id_idx', 'tag_idx']) await table.dropIndex(name);
+    table.close();
+    db.close();
+    expect((await indexed()).indices).to.deep.equal(['search_text FTS']);
+    await (await LanceVectorStore.open(dir, 16)).close();
+    expect((await indexed()).indices).to.deep.equal(made.indices);
+  });
+
   it('refuses to open a store made for other dimensions', async function () {
     const dir = await freshDir();
     await (await LanceVectorStore.open(dir, 16)).close();

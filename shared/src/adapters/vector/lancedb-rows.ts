@@ -3,6 +3,7 @@
  * mapping. Pure functions; the store (lancedb-vector-store.ts) owns the table and the reads, its writer
  * (lancedb-writer.ts) everything written.
  */
+import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int64, List, makeData, RecordBatch, Schema, Struct, Table, Utf8, type Data } from 'apache-arrow';
 import type { VectorHit, VectorPoint } from '../../domain/model.js';
 import { ErrorCode, PipelineError, RetryableError } from '../../errors/errors.js';
@@ -18,6 +19,28 @@ export const FTS_INDEX = `${FTS_COLUMN}_idx`;
  * before keeps its index with positions; both answer the same queries.
  */
 export const FTS_OPTIONS = { withPosition: false } as const;
+/**
+ * Every index the table keeps, made at open and after optimize() when missing. Besides the full-text index,
+ * scalar indexes for the store's own predicates: `document_id IN (…)` (points, existingHashes), `id IN (…)`
+ * (the writer's stored-point checks) and `tag = …` (every search's prefilter). Without them each of these
+ * scans the column, so their cost grows with the table: at 50k rows points() 5.8 -> 1.8 ms, a tagged vector
+ * search 81 -> 47 ms, a tagged full-text search 5.7 -> 2.9 ms. optimize() folds new rows into them.
+ */
+export const TABLE_INDICES: readonly { readonly column: string; readonly name: string; readonly config: () => lancedb.Index }[] = [
+  { column: FTS_COLUMN, name: FTS_INDEX, config: () => lancedb.Index.fts(FTS_OPTIONS) },
+  { column: 'document_id', name: 'document_id_idx', config: () => lancedb.Index.btree() },
+  { column: 'id', name: 'id_idx', config: () => lancedb.Index.btree() },
+  { column: 'tag', name: 'tag_idx', config: () => lancedb.Index.bitmap() },
+];
+
+/** Creates whichever of TABLE_INDICES the table lacks (a store made before gets them on its next open). */
+export async function ensureIndices(table: lancedb.Table): Promise<void> {
+  const present = new Set((await table.listIndices()).map((i) => i.name));
+  for (const index of TABLE_INDICES) {
+    if (!present.has(index.name)) await table.createIndex(index.column, { config: index.config(), name: index.name });
+  }
+}
+
 export const HIT_COLUMNS = ['id', 'document_id', 'source_uri', 'tag', 'title', 'heading_path', 'text'];
 /** Ids per `IN (...)` list in one predicate. */
 export const IN_CHUNK = 1000;

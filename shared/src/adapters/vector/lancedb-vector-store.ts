@@ -18,7 +18,7 @@ import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.j
 import type { SearchOptions, StoredPoint, VectorStore } from '../../ports/vector-store.js';
 import { coalescedReads } from '../../util/coalesced-reads.js';
 import {
-  chunks, clampLimit, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, FTS_OPTIONS, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
+  chunks, clampLimit, ensureIndices, FLOAT32_MAX, FTS_COLUMN, FTS_INDEX, ftsTerms, HIT_COLUMNS, IN_CHUNK, inList, searchTextOf,
   pointOfRow, sectionSchema, sqlString, storedPoint, storeError, TABLE, toHit, type Row,
 } from './lancedb-rows.js';
 import { LanceWriter, type LanceWriterOptions, type Upkeep } from './lancedb-writer.js';
@@ -103,9 +103,7 @@ export class LanceVectorStore implements VectorStore {
       } else {
         table = await db.createTable({ name: TABLE, data: [], schema: sectionSchema(dimensions) });
       }
-      if (!(await table.listIndices()).some((i) => i.name === FTS_INDEX)) {
-        await table.createIndex(FTS_COLUMN, { config: lancedb.Index.fts(FTS_OPTIONS), name: FTS_INDEX });
-      }
+      await ensureIndices(table);
       return new LanceVectorStore(db, table, dimensions, options);
     } catch (error) {
       db?.close();

@@ -31,7 +31,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { ErrorCode } from '../../errors/errors.js';
 import type { StoredPoint } from '../../ports/vector-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
-import { chunks, FTS_COLUMN, FTS_INDEX, FTS_OPTIONS, IN_CHUNK, inList, rowsTable, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
+import { chunks, ensureIndices, FTS_INDEX, IN_CHUNK, inList, rowsTable, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
 
 /** Measured (lancedb 0.39, 2,000-3,500 rows): a scan's cost per small fragment, a search's per unindexed row. */
 const FRAGMENT_SCAN_MS = 0.2;
@@ -287,9 +287,7 @@ export class LanceWriter {
   /** Compaction + index update (+ pruning old versions); must run inside the writer. */
   private async optimize(prune: boolean): Promise<void> {
     await this.table.optimize(prune ? { cleanupOlderThan: new Date(Date.now() - this.pruneOlderThanMs) } : {});
-    if (!(await this.table.listIndices()).some((i) => i.name === FTS_INDEX)) {
-      await this.table.createIndex(FTS_COLUMN, { config: lancedb.Index.fts(FTS_OPTIONS), name: FTS_INDEX });
-    }
+    await ensureIndices(this.table);
     this.writesSinceOptimize = 0;
     this.rentMs = 0;
     this.refreshes++;
