@@ -24,9 +24,9 @@ import {
   checkVersion, completionsToWrite, entityWrites, mergeRows, partitionByStored, REFUSED, splitBySectionCount, winnersByDocument,
   type CheckedVersion, type Completion, type EntityRow, type SectionRow,
 } from './ladybug-batch.js';
-import { documentReads, entitiesBySection, newestNeighbour, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
+import { documentReads, expandSections, num, str, type DocumentReads, type Run } from './ladybug-reads.js';
 import { LadybugReadPool, LadybugSession, storeError, type Params, type Row } from './ladybug-session.js';
-import { EXPAND_BY_KEY, MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
+import { MAINTAIN, READ, SCHEMA, WRITE } from './ladybug-statements.js';
 
 export interface LadybugGraphStoreOptions {
   /** A group commit closes at this many rows (documents + sections + entities + edges); default 2000. */
@@ -171,27 +171,7 @@ export class LadybugGraphStore implements GraphStore {
   expand(sectionIds: readonly string[]): Promise<SectionExpansion[]> {
     const ids = [...new Set(sectionIds)];
     if (ids.length === 0) return Promise.resolve([]);
-    return this.read(async (run) => {
-      // A few ids (a query's evidence): one scalar-keyed branch per id, which does not slow down with the
-      // corpus; more (coalesced callers): the UNWIND forms (EXPAND_BY_KEY in ladybug-statements.ts).
-      const byKey = ids.length <= EXPAND_BY_KEY.maxIds;
-      const rowsOf = (unwind: string, union: (n: number) => string) =>
-        byKey ? run(union(ids.length), EXPAND_BY_KEY.params(ids)) : run(unwind, { ids });
-      const found = new Set((await run(READ.expandSections, { ids })).map((r) => str(r.id)));
-      const parents = newestNeighbour(await rowsOf(READ.expandParents, EXPAND_BY_KEY.parents));
-      const previous = newestNeighbour(await rowsOf(READ.expandPrevious, EXPAND_BY_KEY.previous));
-      const next = newestNeighbour(await rowsOf(READ.expandNext, EXPAND_BY_KEY.next));
-      const entities = entitiesBySection(await rowsOf(READ.expandEntities, EXPAND_BY_KEY.entities));
-      return ids
-        .filter((id) => found.has(id))
-        .map((id) => ({
-          sectionId: id,
-          parent: parents.get(id) ?? null,
-          previous: previous.get(id) ?? null,
-          next: next.get(id) ?? null,
-          entities: entities.get(id) ?? [],
-        }));
-    });
+    return this.read((run) => expandSections(run, ids));
   }
 
   removeOrphanEntities(): Promise<number> {

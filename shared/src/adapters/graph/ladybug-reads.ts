@@ -7,13 +7,15 @@
  * A batch of one key reads hashes and the document with the per-document statements, which are cheaper
  * than an UNWIND over one id; counts always take the batched form, cheaper either way. Both forms give the
  * same answer, a document that is not there included ([] / null / zero counts). Every caller gets its own list or object, as when each read was its own query.
+ *
+ * Also expand's reads (expandSections), which are not coalesced: their row shaping lives here beside them.
  */
 import type { LbugValue } from '@ladybugdb/core';
 import { isEntityKind, type EntityKind, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import type { GraphCounts, StoredDocument } from '../../ports/graph-store.js';
 import { coalescedReads } from '../../util/coalesced-reads.js';
 import type { Params, Row } from './ladybug-session.js';
-import { READ } from './ladybug-statements.js';
+import { EXPAND_BY_KEY, READ } from './ladybug-statements.js';
 import { toStoredDocument } from './document-graph.js';
 
 export type Run = (cypher: string, params: Params) => Promise<Row[]>;
@@ -117,10 +119,35 @@ async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, G
 }
 
 /**
+ * Parent, neighbours and mentioned entities of distinct section ids (GraphStore.expand). A few ids (a query's
+ * evidence): one scalar-keyed branch per id, which does not slow down with the corpus; more (coalesced
+ * callers): the UNWIND forms (EXPAND_BY_KEY in ladybug-statements.ts).
+ */
+export async function expandSections(run: Run, ids: readonly string[]): Promise<SectionExpansion[]> {
+  const byKey = ids.length <= EXPAND_BY_KEY.maxIds;
+  const rowsOf = (unwind: string, union: (n: number) => string) =>
+    byKey ? run(union(ids.length), EXPAND_BY_KEY.params(ids)) : run(unwind, { ids: [...ids] });
+  const found = new Set((await run(READ.expandSections, { ids: [...ids] })).map((r) => str(r.id)));
+  const parents = newestNeighbour(await rowsOf(READ.expandParents, EXPAND_BY_KEY.parents));
+  const previous = newestNeighbour(await rowsOf(READ.expandPrevious, EXPAND_BY_KEY.previous));
+  const next = newestNeighbour(await rowsOf(READ.expandNext, EXPAND_BY_KEY.next));
+  const entities = entitiesBySection(await rowsOf(READ.expandEntities, EXPAND_BY_KEY.entities));
+  return ids
+    .filter((id) => found.has(id))
+    .map((id) => ({
+      sectionId: id,
+      parent: parents.get(id) ?? null,
+      previous: previous.get(id) ?? null,
+      next: next.get(id) ?? null,
+      entities: entities.get(id) ?? [],
+    }));
+}
+
+/**
  * expand's neighbour rows → per section, one neighbour: of the newest generation (a section of the previous
  * version keeps its edges until the vector stage removes it), then the lowest ordinal.
  */
-export function newestNeighbour(rows: readonly Row[]): Map<string, { id: string; title: string }> {
+function newestNeighbour(rows: readonly Row[]): Map<string, { id: string; title: string }> {
   const best = new Map<string, { id: string; title: string; ordinal: number; generation: number }>();
   for (const r of rows) {
     const seen = best.get(str(r.id));
@@ -133,7 +160,7 @@ export function newestNeighbour(rows: readonly Row[]): Map<string, { id: string;
 }
 
 /** expand's entity rows → per section, its entities most mentioned first, then by name and id; kinds off the allowlist dropped. */
-export function entitiesBySection(rows: readonly Row[]): Map<string, SectionExpansion['entities'][number][]> {
+function entitiesBySection(rows: readonly Row[]): Map<string, SectionExpansion['entities'][number][]> {
   const bySection = new Map<string, { id: string; kind: EntityKind; name: string; count: number }[]>();
   for (const r of rows) {
     const kind = str(r.kind);
