@@ -3,6 +3,7 @@
  * golden-state read of GraphStore.documentGraph) from the rows of its three statements — sections with
  * every property, edges with their properties, and the entities at the ends of MENTIONS and HAS_STEP edges.
  */
+import type { SectionExpansion } from '../../domain/model.js';
 import type { DocumentGraph, StoredDocument, StoredEdge } from '../../ports/graph-store.js';
 
 type Row = Record<string, unknown>;
@@ -55,4 +56,22 @@ export function toStoredDocument(r: Row): StoredDocument {
     completedGeneration: r.completedGeneration === null || r.completedGeneration === undefined ? null : num(r.completedGeneration),
     pipelineVersion: r.pipelineVersion === null || r.pipelineVersion === undefined ? null : str(r.pipelineVersion),
   };
+}
+
+type Neighbour = { id: string; title: string };
+
+/** expand's answer from its reads: the sections found, in the order asked, each with parent, neighbours and entities. */
+export function expansionsOf(
+  ids: readonly string[], found: ReadonlySet<string>,
+  parts: { parents: ReadonlyMap<string, Neighbour>; previous: ReadonlyMap<string, Neighbour>; next: ReadonlyMap<string, Neighbour>; entities: ReadonlyMap<string, SectionExpansion['entities'][number][]> },
+): SectionExpansion[] {
+  return ids
+    .filter((id) => found.has(id))
+    .map((id) => ({
+      sectionId: id,
+      parent: parts.parents.get(id) ?? null,
+      previous: parts.previous.get(id) ?? null,
+      next: parts.next.get(id) ?? null,
+      entities: parts.entities.get(id) ?? [],
+    }));
 }

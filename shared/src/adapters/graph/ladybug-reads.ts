@@ -16,7 +16,7 @@ import type { GraphCounts, StoredDocument } from '../../ports/graph-store.js';
 import { coalescedReads } from '../../util/coalesced-reads.js';
 import type { Params, Row } from './ladybug-session.js';
 import { EXPAND_BY_KEY, READ } from './ladybug-statements.js';
-import { toStoredDocument } from './document-graph.js';
+import { expansionsOf, toStoredDocument } from './document-graph.js';
 
 export type Run = (cypher: string, params: Params) => Promise<Row[]>;
 /** Runs `fn` on a connection of the read pool. */
@@ -132,15 +132,7 @@ export async function expandSections(run: Run, ids: readonly string[]): Promise<
   const previous = newestNeighbour(await rowsOf(READ.expandPrevious, EXPAND_BY_KEY.previous));
   const next = newestNeighbour(await rowsOf(READ.expandNext, EXPAND_BY_KEY.next));
   const entities = entitiesBySection(await rowsOf(READ.expandEntities, EXPAND_BY_KEY.entities));
-  return ids
-    .filter((id) => found.has(id))
-    .map((id) => ({
-      sectionId: id,
-      parent: parents.get(id) ?? null,
-      previous: previous.get(id) ?? null,
-      next: next.get(id) ?? null,
-      entities: entities.get(id) ?? [],
-    }));
+  return expansionsOf(ids, found, { parents, previous, next, entities });
 }
 
 /**

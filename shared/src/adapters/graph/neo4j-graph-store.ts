@@ -24,12 +24,12 @@ import neo4j, { type BookmarkManager } from 'neo4j-driver';
 import { isEntityKind, type EntityKind, type GraphDocumentVersion, type SectionExpansion, type SectionHash } from '../../domain/model.js';
 import { ErrorCode, PermanentError, RetryableError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
-import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
+import { edgesOfRows, entityIdsOf, entityOfRow, expansionsOf, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { checkVersion, mergeRows, REFUSED, winnersByDocument, type CheckedVersion, type EntityRow } from './ladybug-batch.js';
 import { AWAIT_INDEXES, isRegistered, MAINTAIN, READ, SCHEMA, WRITE, type Statement } from './neo4j-statements.js';
 import {
-  neo4jError, num, str, toNeo4j, toStoredSection, type Neo4jDriver, type Neo4jSession, type Neo4jTx, type Params, type Row,
+  entitiesOfRows, firstNeighbours, neo4jError, num, str, toNeo4j, toStoredSection, type Neo4jDriver, type Neo4jSession, type Neo4jTx, type Params, type Row,
 } from './neo4j-values.js';
 
 export { neo4jError, type Neo4jDriver, type Neo4jSession, type Neo4jTx } from './neo4j-values.js';
@@ -264,34 +264,13 @@ export class Neo4jGraphStore implements GraphStore {
     const ids = [...new Set(sectionIds)];
     if (ids.length === 0) return [];
     return this.read(async (tx) => {
-      const found = new Set((await this.send(tx, READ.expandSections, { ids })).map((r) => str(r.id)));
-      const neighbour = async (s: Statement): Promise<Map<string, { id: string; title: string }>> => {
-        const out = new Map<string, { id: string; title: string }>();
-        for (const r of await this.send(tx, s, { ids })) {
-          if (!out.has(str(r.id))) out.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle) });
-        }
-        return out;
-      };
-      const parents = await neighbour(READ.expandParents);
-      const previous = await neighbour(READ.expandPrevious);
-      const next = await neighbour(READ.expandNext);
-      const entities = new Map<string, SectionExpansion['entities'][number][]>();
-      for (const r of await this.send(tx, READ.expandEntities, { ids })) {
-        const kind = str(r.kind);
-        if (!isEntityKind(kind)) continue;
-        const list = entities.get(str(r.id)) ?? [];
-        list.push({ id: str(r.entityId), kind, name: str(r.name) });
-        entities.set(str(r.id), list);
-      }
-      return ids
-        .filter((id) => found.has(id))
-        .map((id) => ({
-          sectionId: id,
-          parent: parents.get(id) ?? null,
-          previous: previous.get(id) ?? null,
-          next: next.get(id) ?? null,
-          entities: entities.get(id) ?? [],
-        }));
+      const rows = (s: Statement) => this.send(tx, s, { ids });
+      const found = new Set((await rows(READ.expandSections)).map((r) => str(r.id)));
+      const parents = firstNeighbours(await rows(READ.expandParents));
+      const previous = firstNeighbours(await rows(READ.expandPrevious));
+      const next = firstNeighbours(await rows(READ.expandNext));
+      const entities = entitiesOfRows(await rows(READ.expandEntities));
+      return expansionsOf(ids, found, { parents, previous, next, entities });
     });
   }
 

@@ -1,9 +1,10 @@
 /**
  * What the Neo4j graph store says to and hears from the driver: the narrow driver interfaces it uses (a
  * fake implements them in unit tests), parameter and record value conversion, and driver errors → the
- * taxonomy of DESIGN §6. The store itself (neo4j-graph-store.ts) holds the writer and every statement.
+ * taxonomy of DESIGN §6, and the shaping of expand's rows. The store itself (neo4j-graph-store.ts) holds the writer and every statement.
  */
 import neo4j, { Neo4jError, type BookmarkManager } from 'neo4j-driver';
+import { isEntityKind, type SectionExpansion } from '../../domain/model.js';
 import { ErrorCode, PermanentError, PipelineError, RetryableError } from '../../errors/errors.js';
 import type { StoredSection } from '../../ports/graph-store.js';
 
@@ -65,3 +66,22 @@ export function neo4jError(error: unknown, code: ErrorCode): PipelineError {
   return new RetryableError(code, text, { cause: error });
 }
 
+/** expand's neighbour rows (ordered by the statement) → the first neighbour of each section. */
+export function firstNeighbours(rows: readonly Row[]): Map<string, { id: string; title: string }> {
+  const out = new Map<string, { id: string; title: string }>();
+  for (const r of rows) if (!out.has(str(r.id))) out.set(str(r.id), { id: str(r.otherId), title: str(r.otherTitle) });
+  return out;
+}
+
+/** expand's entity rows (ordered by the statement) → each section's entities; kinds off the allowlist dropped. */
+export function entitiesOfRows(rows: readonly Row[]): Map<string, SectionExpansion['entities'][number][]> {
+  const out = new Map<string, SectionExpansion['entities'][number][]>();
+  for (const r of rows) {
+    const kind = str(r.kind);
+    if (!isEntityKind(kind)) continue;
+    const list = out.get(str(r.id)) ?? [];
+    list.push({ id: str(r.entityId), kind, name: str(r.name) });
+    out.set(str(r.id), list);
+  }
+  return out;
+}
