@@ -27,18 +27,26 @@ after(async function () {
 
 vectorStoreContract('lancedb', async () => LanceVectorStore.open(await freshDir(), 16));
 
-/** Index statistics seen through a second, read-only connection (tests only; the store owns writes). */
-async function ftsStats(dir: string): Promise<{ numIndexedRows: number; numUnindexedRows: number }> {
+/** The table through a second connection (tests only; the store owns writes), closed after `use`. */
+async function withTable<T>(dir: string, use: (table: lancedb.Table) => Promise<T>): Promise<T> {
   const db = await lancedb.connect(dir);
   try {
     const table = await db.openTable('sections');
-    const stats = await table.indexStats('search_text_idx');
-    table.close();
-    if (!stats) throw new Error('no full-text index');
-    return stats;
+    try {
+      return await use(table);
+    } finally {
+      table.close();
+    }
   } finally {
     db.close();
   }
+}
+
+/** Full-text index statistics seen through a second connection. */
+async function ftsStats(dir: string): Promise<{ numIndexedRows: number; numUnindexedRows: number }> {
+  const stats = await withTable(dir, (table) => table.indexStats('search_text_idx'));
+  if (!stats) throw new Error('no full-text index');
+  return stats;
 }
 
 describe('LanceVectorStore (lancedb specifics)', function () {
@@ -67,18 +75,10 @@ describe('LanceVectorStore (lancedb specifics)', function () {
 
   it('keeps scalar indexes on document_id, id and tag beside the full-text one, and adds them to a store made without', async function () {
     const dir = await freshDir();
-    const indexed = async () => {
-      const db = await lancedb.connect(dir);
-      try {
-        const table = await db.openTable('sections');
-        const indices = (await table.listIndices()).map((i) => `${i.columns.join(',')} ${i.indexType}`).sort();
-        const stats = await table.indexStats('document_id_idx');
-        table.close();
-        return { indices, documentIdIndexed: stats?.numIndexedRows ?? null };
-      } finally {
-        db.close();
-      }
-    };
+    const indexed = () => withTable(dir, async (table) => ({
+      indices: (await table.listIndices()).map((i) => `${i.columns.join(',')} ${i.indexType}`).sort(),
+      documentIdIndexed: (await table.indexStats('document_id_idx'))?.numIndexedRows ?? null,
+    }));
     const first = await LanceVectorStore.open(dir, 16);
     await first.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 1) }), point({ documentId: randomUUID(), tag, vector: axisVector(16, 2) })]);
     await first.close(); // close optimizes: the rows are folded into every index
@@ -87,11 +87,9 @@ describe('LanceVectorStore (lancedb specifics)', function () {
     expect(made.documentIdIndexed).to.equal(2);
 
     // A store from before: only the full-text index. Its next open adds the others.
-    const db = await lancedb.connect(dir);
-    const table = await db.openTable('sections');
-    for (const name of ['document_id_idx', 'id_idx', 'tag_idx']) await table.dropIndex(name);
-    table.close();
-    db.close();
+    await withTable(dir, async (table) => {
+      for (const name of ['document_id_idx', 'id_idx', 'tag_idx']) await table.dropIndex(name);
+    });
     expect((await indexed()).indices).to.deep.equal(['search_text FTS']);
     await (await LanceVectorStore.open(dir, 16)).close();
     expect((await indexed()).indices).to.deep.equal(made.indices);
