@@ -178,6 +178,89 @@ describe('LanceVectorStore (lancedb specifics)', function () {
     }
   });
 
+  it('commits appends while an optimize runs, and holds a delete until it has ended', async function () {
+    const dir = await freshDir();
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 3 });
+    let openGate = (): void => undefined;
+    try {
+      // The store's real table, its optimize held at a gate so the test decides when it may go on.
+      const table = (store as unknown as { table: lancedb.Table }).table;
+      const events: string[] = [];
+      const optimize = table.optimize.bind(table);
+      const remove = table.delete.bind(table);
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let optimizeStarted!: () => void;
+      const started = new Promise<void>((resolve) => (optimizeStarted = resolve));
+      table.optimize = async (options) => {
+        optimizeStarted();
+        await gate;
+        const stats = await optimize(options);
+        events.push('optimized');
+        return stats;
+      };
+      table.delete = async (predicate) => {
+        events.push('deleted');
+        return remove(predicate);
+      };
+
+      const doomed = point({ documentId: randomUUID(), tag, vector: axisVector(16, 0) });
+      await store.upsert([doomed]);
+      await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 1) })]);
+      await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, 2) })]); // third commit: optimize
+      await started;
+
+      const appended = point({ documentId: randomUUID(), tag, text: 'an appended quokka', vector: axisVector(16, 3) });
+      const giveUp = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting for the optimize'), 10_000).unref());
+      expect(await Promise.race([store.upsert([appended]).then(() => 'committed'), giveUp])).to.equal('committed');
+      expect(events).to.deep.equal([]);
+      expect(await withTable(dir, (t) => t.countRows())).to.equal(4);
+
+      const deleting = store.deleteDocument(doomed.documentId);
+      openGate();
+      expect(await deleting).to.equal(1);
+      await store.upkeep().running;
+      expect(events).to.deep.equal(['optimized', 'deleted']);
+      expect(store.upkeep().refreshes).to.equal(1);
+      expect((await store.searchText('quokka', { limit: 5 })).map((h) => h.id)).to.deep.equal([appended.id]);
+    } finally {
+      openGate();
+      await store.close();
+    }
+    expect(await ftsStats(dir)).to.include({ numUnindexedRows: 0, numIndexedRows: 3 });
+  });
+
+  it('keeps every document exact when appends, merges and deletes meet the optimizes they set off', async function () {
+    const dir = await freshDir();
+    // Every commit sets off an optimize, so nearly every write meets one under way.
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 1 });
+    try {
+      const job = async (k: number): Promise<{ documentId: string; expected: string[] }> => {
+        const documentId = randomUUID();
+        const ids = [randomUUID(), randomUUID(), randomUUID()];
+        await store.upsert(ids.map((id, i) => point({ id, documentId, tag, generation: 1, vector: axisVector(16, k + i) })));
+        const second = [...ids.slice(1), randomUUID()];
+        await store.upsert(second.map((id, i) => point({ id, documentId, tag, generation: 2, text: `second ${k}`, vector: axisVector(16, k + i) })));
+        if (k % 4 === 0) {
+          await store.deleteDocument(documentId);
+          return { documentId, expected: [] };
+        }
+        await store.deleteDocumentExcept(documentId, second);
+        return { documentId, expected: second };
+      };
+      const outcomes = await Promise.all(Array.from({ length: 24 }, (_, k) => job(k)));
+      await store.upkeep().running;
+      expect(store.upkeep().refreshes).to.be.greaterThan(1);
+      for (const { documentId, expected } of outcomes) {
+        const stored = await store.points(documentId);
+        expect(stored.map((p) => p.id).sort()).to.deep.equal([...expected].sort());
+        expect(stored.every((p) => p.generation === 2)).to.equal(true);
+      }
+      expect(await store.count()).to.equal(18 * 3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('searchText refreshes a stale index first, and otherwise scans the unindexed rows', async function () {
     const dir = await freshDir();
     const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, ftsMaxUnindexedRows: 50 });

@@ -26,6 +26,14 @@
  * (`ftsRefreshIntervalMs`: the index is fresh for readers at rest, at no cost to writers), and after
  * `maxWritesBetweenOptimize` commits whatever the reads. A fixed interval instead optimized every
  * ~1.5 s under load — ~20 % of the writer's time, with every write that arrived meanwhile waiting.
+ *
+ * Appends go on while an optimize runs; merges and deletes wait for it. Lance commits an append beside a
+ * compaction or an index update without conflict (the append only adds fragments; the rows it adds stay
+ * unindexed until the next optimize), whereas a merge or delete rewrites fragments the compaction may be
+ * rewriting too. Measured (lancedb 0.39, 680-21k rows, 20-row appends back to back during each of 15
+ * optimizes): no error, no row lost or doubled, every index whole after the last optimize. Before, every
+ * write waited for the whole optimize (150-270 ms every ~17 documents at 9 docs/s): the tail of the
+ * drop-to-searchable latency, since most writes are first versions, which append.
  */
 import * as lancedb from '@lancedb/lancedb';
 import { ErrorCode } from '../../errors/errors.js';
@@ -72,6 +80,8 @@ export class LanceWriter {
   private readonly maxWritesBetweenOptimize: number;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** The optimize() under way, if any: it runs beside the writer's appends; merges and deletes await it. */
+  private optimizing: Promise<void> | undefined;
   /** What the last optimize() cost; before the first, about what one costs on a small table. */
   private lastRefreshDurationMs = INITIAL_REFRESH_ESTIMATE_MS;
   /** Estimated read time paid since the last optimize() for what it would have removed (rent). */
@@ -123,6 +133,7 @@ export class LanceWriter {
           return [rows.length];
         }
         // The merge's own counts are the answer (a fenced match is neither inserted nor updated).
+        await this.upkeepSettled();
         const result = await this.merge(rows);
         const written = result.numInsertedRows + result.numUpdatedRows;
         if (written > 0) this.afterWrite();
@@ -136,7 +147,7 @@ export class LanceWriter {
       });
       if (toWrite.length > 0) {
         if (stored.size === 0) await this.table.add(rowsTable(toWrite));
-        else await this.merge(toWrite);
+        else await this.upkeepSettled().then(() => this.merge(toWrite));
         this.afterWrite();
       }
       const written = new Set(toWrite);
@@ -167,6 +178,7 @@ export class LanceWriter {
   /** One merged delete batch, inside the writer; requests apply in queue order. */
   private async runDeletes(items: DeleteRequest[]): Promise<number[]> {
     try {
+      await this.upkeepSettled();
       const only = items.length === 1 ? items[0]! : undefined;
       if (only && (only.keep?.size ?? 0) <= IN_CHUNK) {
         // One caller: one delete, whose own count is the answer; a cheap count first spares an empty commit.
@@ -267,31 +279,58 @@ export class LanceWriter {
     if (this.rentMs >= this.lastRefreshDurationMs) void this.refreshIndex().catch(() => undefined);
   }
 
-  /** Brings the FTS index up to date and compacts unless nothing changed; shared by concurrent callers. */
+  /**
+   * Brings the FTS index up to date and compacts unless nothing changed; shared by concurrent callers. The
+   * optimize starts in the writer's turn (after the merge or delete before it) and then runs beside it;
+   * this resolves when it ends.
+   */
   refreshIndex(): Promise<void> {
     this.refreshing ??= this.writer
       .exclusive(async () => {
         const stats = await this.table.indexStats(FTS_INDEX);
         const pruneDue = this.batchesSincePrune >= this.pruneEveryBatches;
-        if (stats && stats.numUnindexedRows === 0 && this.writesSinceOptimize === 0 && !pruneDue) return;
-        const started = performance.now();
-        await this.optimize(pruneDue);
-        this.lastRefreshDurationMs = performance.now() - started;
+        if (stats && stats.numUnindexedRows === 0 && this.writesSinceOptimize === 0 && !pruneDue) return {};
+        // Wrapped: a promise returned bare would make the writer wait for it.
+        return { running: this.startOptimize(pruneDue) };
       })
+      .then(({ running }) => running)
       .finally(() => {
         this.refreshing = undefined;
       });
     return this.refreshing;
   }
 
-  /** Compaction + index update (+ pruning old versions); must run inside the writer. */
+  private startOptimize(prune: boolean): Promise<void> {
+    const started = performance.now();
+    this.optimizing = this.optimize(prune)
+      .then(() => {
+        this.lastRefreshDurationMs = performance.now() - started;
+      })
+      .finally(() => {
+        this.optimizing = undefined;
+      });
+    return this.optimizing;
+  }
+
+  /** Resolves once no optimize() runs (whatever its outcome: the write that waits reports its own). */
+  private upkeepSettled(): Promise<void> {
+    return this.optimizing?.catch(() => undefined) ?? Promise.resolve();
+  }
+
+  /**
+   * Compaction + index update (+ pruning old versions). Started in the writer's turn; appends committed
+   * meanwhile count towards the next one.
+   */
   private async optimize(prune: boolean): Promise<void> {
+    const writes = this.writesSinceOptimize;
+    const batches = this.batchesSincePrune;
+    const rent = this.rentMs;
     await this.table.optimize(prune ? { cleanupOlderThan: new Date(Date.now() - this.pruneOlderThanMs) } : {});
     await ensureIndices(this.table);
-    this.writesSinceOptimize = 0;
-    this.rentMs = 0;
+    this.writesSinceOptimize -= writes;
+    this.rentMs = Math.max(0, this.rentMs - rent);
     this.refreshes++;
-    if (prune) this.batchesSincePrune = 0;
+    if (prune) this.batchesSincePrune -= batches;
   }
 
   /** Finishes queued writes, then brings the index up to date, compacts and prunes; the table stays open. */
@@ -301,6 +340,7 @@ export class LanceWriter {
     this.refreshTimer = undefined;
     try {
       await this.writer.exclusive(async () => {
+        await this.upkeepSettled();
         if (this.writesSinceOptimize > 0 || this.batchesSincePrune > 0) await this.optimize(true);
       });
     } finally {
