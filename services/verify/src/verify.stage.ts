@@ -1,6 +1,6 @@
 import {
   parityOf, runSampleQuery,
-  type ChainOutcome, type GraphStore, type IngestReport, type QueryAnswer, type SampleQuery, type SampleQueryResult,
+  type ChainOutcome, type GraphStore, type IngestReport, type QueryAnswer, type SampleQuery,
   type StageFn, type StageJobData, type StageResultBase, type VectorStore, type JobState,
 } from '@ingest/shared';
 
@@ -37,37 +37,23 @@ export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = as
   const started = performance.now();
   const superseded = upstream?.superseded === true;
   const status: ChainOutcome = job.op === 'delete' ? 'DELETED' : superseded ? 'SUPERSEDED' : 'DONE';
-  // Independent reads go out together (each store coalesces them across jobs): a verify's latency is the
-  // longest of them, not their sum. The document and its counts are only needed for a DONE version.
+  // Every read goes out at once (each store coalesces them across jobs, and the graph's reads have
+  // connections of their own): a verify's latency is its longest chain of reads — the document, then its
+  // title as a query — not the sum of its reads. The document, its counts and the queries are only
+  // needed for a DONE version.
   const done = status === 'DONE';
-  const [graphPairs, vectorPoints, doc, state] = await Promise.all([
+  const [graphPairs, vectorPoints, state, answered] = await Promise.all([
     deps.graph.sectionHashes(job.documentId),
     deps.vectors.points(job.documentId),
-    done ? deps.graph.getDocument(job.documentId) : null,
     deps.jobState(job.jobId),
+    done ? answerQueries(job, deps) : null,
   ]);
   const { drift_pct, parity } = parityOf(graphPairs, vectorPoints.filter((p) => p.embeddingVersion === deps.embeddingVersion || job.op === 'delete'));
-
-  let selfFound = false;
-  const samples: SampleQueryResult[] = [];
-  let counts = { sections: graphPairs.length, entities: 0, mentions: 0, vectors: vectorPoints.length };
-  if (done) {
-    const title = doc?.title ?? '';
-    const [self, c, ...tagSamples] = await Promise.all([
-      // Recorded as the first sample query: the document's own title, expecting the document itself —
-      // proof that it is answerable through the same retrieval agents and `ingestctl query` use.
-      title.trim() === '' ? null : runSampleQuery(deps.query, job.tag, { q: title, expect_source: job.sourceUri }, deps.selfQueryTopK),
-      deps.graph.counts(job.documentId),
-      ...deps.sampleQueries(job.tag).map((s) => runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK)),
-    ]);
-    if (self) {
-      selfFound = self.passed;
-      samples.push(self);
-    }
-    samples.push(...tagSamples);
-    counts = { sections: c.sections, entities: c.entities, mentions: c.mentions, vectors: vectorPoints.length };
-    await deps.graph.markCompleted(job.documentId, job.generation, deps.pipelineVersion);
-  }
+  const samples = answered ? [...(answered.self ? [answered.self] : []), ...answered.tagSamples] : [];
+  const selfFound = answered?.self?.passed === true;
+  const counts = answered
+    ? { sections: answered.counts.sections, entities: answered.counts.entities, mentions: answered.counts.mentions, vectors: vectorPoints.length }
+    : { sections: graphPairs.length, entities: 0, mentions: 0, vectors: vectorPoints.length };
   const ready = done && drift_pct === 0 && selfFound;
   const t = state?.timings_ms ?? {};
   const verifyMs = Math.round(performance.now() - started);
@@ -91,7 +77,28 @@ export const verifyStage: StageFn<VerifyDeps, VerifyUpstream, VerifyResult> = as
     errors: [],
     ready_for_queries: ready,
   };
-  const reportPath = await deps.saveReport(report);
+  // The graph records the completed generation once every read has succeeded, beside the report.
+  const [reportPath] = await Promise.all([
+    deps.saveReport(report),
+    done ? deps.graph.markCompleted(job.documentId, job.generation, deps.pipelineVersion) : null,
+  ]);
   await deps.finishChain(job, status, { reportPath, timingsMs: { verify: verifyMs } });
   return { v: 1, status, ready_for_queries: ready, drift_pct, report_path: reportPath, counts: { drift_pct_x1000: Math.round(drift_pct * 1000) } };
 };
+
+/**
+ * The document's own title as a query, expecting the document itself (recorded as the first sample
+ * query: proof that it is answerable through the retrieval agents and `ingestctl query` use), the tag's
+ * sample queries, and the graph's counts for the report.
+ */
+async function answerQueries(job: StageJobData, deps: VerifyDeps) {
+  const [self, counts, ...tagSamples] = await Promise.all([
+    deps.graph.getDocument(job.documentId).then((doc) => {
+      const title = doc?.title ?? '';
+      return title.trim() === '' ? null : runSampleQuery(deps.query, job.tag, { q: title, expect_source: job.sourceUri }, deps.selfQueryTopK);
+    }),
+    deps.graph.counts(job.documentId),
+    ...deps.sampleQueries(job.tag).map((s) => runSampleQuery(deps.query, job.tag, s, deps.selfQueryTopK)),
+  ]);
+  return { self, counts, tagSamples };
+}
