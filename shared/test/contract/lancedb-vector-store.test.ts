@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { expect } from 'chai';
 import { HashEmbedder } from '../../src/adapters/embedder/hash-embedder.js';
+import { StoredIds } from '../../src/adapters/vector/lancedb-stored-ids.js';
 import { ftsTerms, LanceVectorStore, sqlString } from '../../src/adapters/vector/lancedb-vector-store.js';
 import { PipelineError } from '../../src/errors/errors.js';
 import { axisVector, point, vectorStoreContract } from './vector-store.contract.js';
@@ -259,6 +260,62 @@ describe('LanceVectorStore (lancedb specifics)', function () {
     } finally {
       await store.close();
     }
+  });
+
+  it('appends new ids without reading the table first, and still merges the ids it holds, after a reopen too', async function () {
+    const dir = await freshDir();
+    const idReads: string[] = [];
+    /** The store's real table, its id lookups (`countRows(id IN …)`) recorded. */
+    const watched = async (): Promise<LanceVectorStore> => {
+      const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000 });
+      const table = (store as unknown as { table: lancedb.Table }).table;
+      const countRows = table.countRows.bind(table);
+      table.countRows = async (filter) => {
+        if (filter?.startsWith('id IN')) idReads.push(filter);
+        return countRows(filter);
+      };
+      return store;
+    };
+    const doc = randomUUID();
+    const first = Array.from({ length: 5 }, (_, k) => point({ documentId: doc, tag, generation: 1, vector: axisVector(16, k) }));
+    let store = await watched();
+    try {
+      expect(await store.upsert(first)).to.equal(5);
+      expect(idReads).to.deep.equal([]);
+      expect(await store.upsert(first.map((p) => ({ ...p, generation: 2 })))).to.equal(5);
+      expect(idReads).to.have.length(1);
+    } finally {
+      await store.close();
+    }
+    store = await watched();
+    try {
+      expect(await store.upsert(first.map((p) => ({ ...p, generation: 3 })))).to.equal(5);
+      expect(idReads).to.have.length(2);
+      expect((await store.points(doc)).map((p) => p.generation)).to.deep.equal([3, 3, 3, 3, 3]);
+      expect(await store.count()).to.equal(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('StoredIds: built from the table, rebuilt bigger once full, never loses a stored id', async function () {
+    const dir = await freshDir();
+    const stored = Array.from({ length: 20 }, (_, k) => point({ documentId: randomUUID(), tag, vector: axisVector(16, k) }));
+    const store = await LanceVectorStore.open(dir, 16);
+    await store.upsert(stored);
+    await store.close();
+    await withTable(dir, async (table) => {
+      const ids = new StoredIds(table, 8);
+      const storedIds = stored.map((p) => p.id);
+      expect(await ids.maybeStored(storedIds)).to.deep.equal(storedIds);
+      expect(ids.builds).to.equal(1); // sized for 2 × 20 ids
+      const more = Array.from({ length: 30 }, () => randomUUID());
+      await ids.add(more);
+      expect(ids.builds).to.equal(2);
+      expect(await ids.maybeStored([...storedIds, ...more])).to.have.length(50);
+      const fresh = Array.from({ length: 1000 }, () => randomUUID());
+      expect((await ids.maybeStored(fresh)).length).to.be.lessThan(20); // ~0.02 % expected at this load
+    });
   });
 
   it('searchText refreshes a stale index first, and otherwise scans the unindexed rows', async function () {

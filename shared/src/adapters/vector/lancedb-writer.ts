@@ -11,7 +11,9 @@
  *   with a newer generation stays. `upsert` resolves with how many of the caller's points were written
  *   (inserted, or updated at an equal or newer generation); when several callers share a batch, their
  *   stored generations are read first (one scan) to tell each its own count. A batch whose ids are all
- *   new is appended instead (a third of a merge's cost; safe because nobody else writes).
+ *   new is appended instead (a third of a merge's cost; safe because nobody else writes). Which ids are
+ *   new a Bloom filter of the stored ids tells (lancedb-stored-ids.ts); the table is read only for the
+ *   ids it may hold.
  * - deletes from concurrent jobs merge the same way: one read of the affected documents' ids, one delete
  *   (a lone delete counts its rows first, then deletes). Nothing to write → no commit.
  *
@@ -40,6 +42,7 @@ import { ErrorCode } from '../../errors/errors.js';
 import type { StoredPoint } from '../../ports/vector-store.js';
 import { SingleWriter } from '../../util/single-writer.js';
 import { chunks, ensureIndices, FTS_INDEX, IN_CHUNK, inList, rowsTable, sqlString, storedPoint, storeError, type Row } from './lancedb-rows.js';
+import { StoredIds } from './lancedb-stored-ids.js';
 
 /** Measured (lancedb 0.39, 2,000-3,500 rows): a scan's cost per small fragment, a search's per unindexed row. */
 const FRAGMENT_SCAN_MS = 0.2;
@@ -74,6 +77,8 @@ interface DeleteRequest {
 
 export class LanceWriter {
   private readonly writer: SingleWriter;
+  /** Which ids the table may hold: spares the read before an append of new ids. */
+  private readonly storedIds: StoredIds;
   private readonly ftsRefreshIntervalMs: number;
   private readonly pruneEveryBatches: number;
   private readonly pruneOlderThanMs: number;
@@ -97,6 +102,7 @@ export class LanceWriter {
     options: LanceWriterOptions,
   ) {
     this.writer = new SingleWriter({ maxBatchRows: options.maxBatchRows ?? 256 });
+    this.storedIds = new StoredIds(table);
     this.ftsRefreshIntervalMs = options.ftsRefreshIntervalMs ?? 1000;
     this.pruneEveryBatches = options.pruneEveryBatches ?? 500;
     this.pruneOlderThanMs = options.pruneOlderThanMs ?? 5 * 60_000;
@@ -127,7 +133,9 @@ export class LanceWriter {
         const rows = [...winners.values()];
         // Only this writer writes, so ids absent now stay absent until the append: a plain append is
         // safe then, and costs about a third of a merge (the common case: a document's first version).
-        if (await this.noneStored(rows)) {
+        const none = await this.noneStored(rows);
+        await this.storedIds.add(rows.map((r) => r.id));
+        if (none) {
           await this.table.add(rowsTable(rows));
           this.afterWrite();
           return [rows.length];
@@ -146,6 +154,7 @@ export class LanceWriter {
         return !s || row.generation >= s.generation;
       });
       if (toWrite.length > 0) {
+        await this.storedIds.add(toWrite.map((r) => r.id));
         if (stored.size === 0) await this.table.add(rowsTable(toWrite));
         else await this.upkeepSettled().then(() => this.merge(toWrite));
         this.afterWrite();
@@ -166,9 +175,12 @@ export class LanceWriter {
       .execute(rowsTable(rows));
   }
 
-  /** True when none of `rows`' ids is stored (counted an IN list at a time, stopping at the first hit). */
+  /**
+   * True when none of `rows`' ids is stored: those the filter may hold are counted an IN list at a time,
+   * stopping at the first hit.
+   */
   private async noneStored(rows: readonly Row[]): Promise<boolean> {
-    for (const part of chunks(rows.map((r) => r.id), IN_CHUNK)) {
+    for (const part of chunks(await this.storedIds.maybeStored(rows.map((r) => r.id)), IN_CHUNK)) {
       this.noteScan();
       if ((await this.table.countRows(`id IN (${inList(part)})`)) > 0) return false;
     }
@@ -225,9 +237,10 @@ export class LanceWriter {
     }
   }
 
+  /** The stored points among `ids` (only those the filter may hold are read). */
   private async storedPoints(ids: readonly string[]): Promise<Map<string, StoredPoint>> {
     const out = new Map<string, StoredPoint>();
-    for (const part of chunks(ids, IN_CHUNK)) {
+    for (const part of chunks(await this.storedIds.maybeStored(ids), IN_CHUNK)) {
       this.noteScan();
       const rows = await this.table
         .query()
