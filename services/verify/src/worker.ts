@@ -3,8 +3,10 @@ import { verifyStage } from './verify.stage.js';
 
 /** Reports go to files on this host and to Redis, so `ingestctl report` works from anywhere (DESIGN §7). */
 async function saveReport(rt: Runtime, report: IngestReport): Promise<string> {
-  const file = await writeReportFiles(rt.config.reportsDir, report);
-  await rt.redis.set(keys.report(report.job_id), JSON.stringify(report), 'EX', rt.config.state.ttlSeconds);
+  const [file] = await Promise.all([
+    writeReportFiles(rt.config.reportsDir, report),
+    rt.redis.set(keys.report(report.job_id), JSON.stringify(report), 'EX', rt.config.state.ttlSeconds),
+  ]);
   return file;
 }
 

@@ -83,7 +83,7 @@ export async function writeReportFiles(reportsDir: string, report: IngestReport)
   const dir = path.join(reportsDir, 'ingest', `${stamp}-${report.job_id}`);
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, 'ingest_report.json');
-  await writeFile(file, JSON.stringify(report, null, 2));
-  await writeFile(path.join(dir, 'ingest_report.md'), reportMarkdown(report));
+  // Both at once (the thread pool writes them side by side): this is on the path to DONE.
+  await Promise.all([writeFile(file, JSON.stringify(report, null, 2)), writeFile(path.join(dir, 'ingest_report.md'), reportMarkdown(report))]);
   return file;
 }
