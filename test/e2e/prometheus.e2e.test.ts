@@ -39,10 +39,20 @@ describe('a real Prometheus scrapes the running system (DESIGN §9, §13)', func
   it('serves /metrics without a token, with no document identity in it', async () => {
     const s = await ingestAndWait(t.api, 'cli://prom/secret-plan.md', '# Secret plan\n\nQuarterly numbers stay private.\n');
     expect(s.status, JSON.stringify(s.error)).to.equal('DONE');
-    const r = await fetch(`${t.system.url}/metrics`);
+    // DONE is visible a moment before verify's worker has counted the finished job (its last Redis write
+    // comes first), so the scrape is repeated until that count is in, as a Prometheus scrape would be.
+    const verified = /^ingest_stage_jobs_total\{stage="verify",outcome="completed"\} 1$/m;
+    const deadline = Date.now() + 10_000;
+    let r: Response;
+    let body: string;
+    for (;;) {
+      r = await fetch(`${t.system.url}/metrics`);
+      body = await r.text();
+      if (verified.test(body) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(r.status).to.equal(200);
     expect(r.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
-    const body = await r.text();
     for (const needle of ['secret-plan', 'cli://', s.job_id, documentId('e2e', 'cli://prom/secret-plan.md'), 'Quarterly']) {
       expect(body, needle).to.not.contain(needle);
     }
