@@ -141,7 +141,6 @@ export class LanceWriter {
           return [rows.length];
         }
         // The merge's own counts are the answer (a fenced match is neither inserted nor updated).
-        await this.upkeepSettled();
         const result = await this.merge(rows);
         const written = result.numInsertedRows + result.numUpdatedRows;
         if (written > 0) this.afterWrite();
@@ -156,7 +155,7 @@ export class LanceWriter {
       if (toWrite.length > 0) {
         await this.storedIds.add(toWrite.map((r) => r.id));
         if (stored.size === 0) await this.table.add(rowsTable(toWrite));
-        else await this.upkeepSettled().then(() => this.merge(toWrite));
+        else await this.merge(toWrite);
         this.afterWrite();
       }
       const written = new Set(toWrite);
@@ -166,8 +165,9 @@ export class LanceWriter {
     }
   }
 
-  /** Upsert keyed by id, fenced: a stored row with a newer generation stays as it is. */
-  private merge(rows: Row[]): Promise<lancedb.MergeResult> {
+  /** Upsert keyed by id, fenced: a stored row with a newer generation stays as it is. Waits out an optimize. */
+  private async merge(rows: Row[]): Promise<lancedb.MergeResult> {
+    await this.upkeepSettled();
     return this.table
       .mergeInsert('id')
       .whenMatchedUpdateAll({ where: 'target.generation <= source.generation' })
