@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { quietOnConnectionErrors } from '../queue/redis.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { JobStateStore } from '../ledger/job-state.js';
-import { DELETE_STAGES, FINAL_STATUSES, nodeJobId, STAGES, type StageName } from '../queue/topology.js';
+import { CONTROL_EVENTS, DELETE_STAGES, FINAL_STATUSES, nodeJobId, STAGES, type StageName } from '../queue/topology.js';
 
 /**
  * Cancel marks a version before its first store stage may start; that stage claims the version as
@@ -36,12 +36,12 @@ export const cancelKeys = (jobId: string) => [`ingest:cancel:${jobId}`, `ingest:
 
 export class ChainControl {
   private readonly queues: Record<StageName, Queue>;
-  private readonly producers: Record<StageName, QueueEventsProducer>;
+  private readonly broadcast: QueueEventsProducer;
 
   constructor(private readonly config: AppConfig, private readonly redis: Redis, private readonly state: JobStateStore) {
     const opts = { connection: redis, prefix: config.queue.prefix };
     this.queues = Object.fromEntries(STAGES.map((s) => [s, quietOnConnectionErrors(new Queue(s, opts))])) as Record<StageName, Queue>;
-    this.producers = Object.fromEntries(STAGES.map((s) => [s, quietOnConnectionErrors(new QueueEventsProducer(s, opts))])) as Record<StageName, QueueEventsProducer>;
+    this.broadcast = quietOnConnectionErrors(new QueueEventsProducer(CONTROL_EVENTS, opts));
   }
 
   /** Called by the first store stage before it writes anything. */
@@ -55,15 +55,16 @@ export class ChainControl {
   }
 
   /**
-   * Marks the version cancelled, aborts its active stage in whichever process holds it (a custom
-   * QueueEvents event every stage worker listens to), and removes the chain when nothing holds it.
+   * Marks the version cancelled, aborts its active stage in whichever process holds it (one custom
+   * QueueEvents event on the control stream, which every stage worker reads), and removes the chain when
+   * nothing holds it.
    * Returns 'removed' when the chain is gone now, 'aborting' when an active stage still has to stop.
    */
   async cancel(jobId: string, ledgerKey: string): Promise<'removed' | 'aborting' | 'unparked' | 'too_late'> {
     const [cancel, committed] = cancelKeys(jobId);
     if ((await this.redis.eval(CANCEL, 2, cancel, committed, String(this.config.state.ttlSeconds))) === 'too_late') return 'too_late';
     if ((await this.redis.eval(UNPARK, 1, ledgerKey, jobId)) === 'ok') return 'unparked';
-    await Promise.all(STAGES.map((s) => this.producers[s].publishEvent({ eventName: 'cancel', jobId: nodeJobId(jobId, s) })));
+    await this.broadcast.publishEvent({ eventName: 'cancel', jobId });
     return (await this.removeChain(jobId)) ? 'removed' : 'aborting';
   }
 
@@ -109,7 +110,7 @@ export class ChainControl {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...Object.values(this.queues).map((q) => q.close()), ...Object.values(this.producers).map((p) => p.close())]);
+    await Promise.all([...Object.values(this.queues).map((q) => q.close()), this.broadcast.close()]);
   }
 }
 

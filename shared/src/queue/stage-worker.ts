@@ -7,7 +7,7 @@ import { describeError, ErrorCode, PipelineError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { JobStateStore } from '../ledger/job-state.js';
 import type { StageContext, StageFn, StageResultBase } from '../pipeline/stage.types.js';
-import { STAGES, STATUS_OF_STAGE, stageJobDataSchema, type StageJobData, type StageName } from './topology.js';
+import { CONTROL_EVENTS, nodeJobId, STAGES, STATUS_OF_STAGE, stageJobDataSchema, type StageJobData, type StageName } from './topology.js';
 
 const validatePayload = new Ajv({ allErrors: true }).compile<StageJobData>(stageJobDataSchema);
 
@@ -149,13 +149,14 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
   worker.on('error', (error) => o.logger.error('worker error', { stage: o.stage, err: describeError(error) }));
 
   if (o.control) {
-    // A cancel published by any process reaches the process that holds the active job (custom event).
+    // A cancel published by any process reaches the process that holds the active job (a custom event on
+    // the control stream, naming the version; this worker aborts its stage's job of it if it holds it).
     // BullMQ never closes a connection instance it was given, so this one is disconnected with the worker.
     const eventsConnection = o.connection.duplicate();
     eventsConnection.on('error', () => undefined); // reconnects by itself; the worker's own connection reports outages
-    const events = new QueueEvents(o.stage, { connection: eventsConnection, prefix: o.config.queue.prefix });
+    const events = new QueueEvents(CONTROL_EVENTS, { connection: eventsConnection, prefix: o.config.queue.prefix });
     (events as unknown as EventEmitter).on('cancel', (args: { jobId?: string }) => {
-      if (args.jobId) worker.cancelJob(args.jobId, 'cancelled by an operator');
+      if (args.jobId) worker.cancelJob(nodeJobId(args.jobId, o.stage), 'cancelled by an operator');
     });
     events.on('error', (error) => o.logger.error('queue events error', { stage: o.stage, err: describeError(error) }));
     worker.on('closed', () => void events.close().finally(() => eventsConnection.disconnect()));

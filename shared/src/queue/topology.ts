@@ -60,3 +60,10 @@ export const stageJobDataSchema = {
 
 /** Node job ids: `<job_id>-<stage>` (no ':' — BullMQ forbids it). */
 export const nodeJobId = (jobId: string, stage: StageName): string => `${jobId}-${stage}`;
+
+/**
+ * The stream cancel broadcasts travel on (`<prefix>:control:events`, DESIGN §6), read by one QueueEvents
+ * per stage worker. It is not a queue: on a stage queue's own event stream every worker's reader woke for
+ * every event of every job (~16 blocking XREADs per document), only to look for the rare cancel.
+ */
+export const CONTROL_EVENTS = 'control';

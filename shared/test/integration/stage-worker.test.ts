@@ -3,11 +3,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createStageWorker } from '../../src/queue/stage-worker.js';
 import { JobStateStore } from '../../src/ledger/job-state.js';
+import { ChainControl } from '../../src/admission/chain-control.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { PermanentError } from '../../src/errors/errors.js';
 import { documentId, jobIdFor } from '../../src/ids/ids.js';
-import type { StageJobData, StageName } from '../../src/queue/topology.js';
+import { nodeJobId, type StageJobData, type StageName } from '../../src/queue/topology.js';
 import { startTestRedis, type TestRedis } from '../../../test/helpers/redis.js';
 
 describe('stage-worker adapter (real BullMQ on real Redis)', function () {
@@ -109,5 +110,62 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     // Never reached stageStarted: first_seen falls back to BullMQ's processedOn, still ≤ last_seen.
     expect(r.state).to.deep.include({ failed_stage: 'embed', attempts: 1 });
     expect(Date.parse(r.state!.first_seen!)).to.be.at.most(Date.parse(r.state!.last_seen!));
+  });
+
+  it('aborts the job it holds on a cancel broadcast, and the jobs it runs do not wake its cancel reader', async () => {
+    const cfg = config(1);
+    const state = new JobStateStore(redis, 60, 10);
+    const control = new ChainControl(cfg, redis, state);
+    const failures: { code: string; message: string }[] = [];
+    const target = data('parse', Math.random());
+    let heldSignal: AbortSignal | undefined;
+    let held: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => { held = resolve; });
+    const worker = createStageWorker({
+      stage: 'parse', deps: {}, connection: redis, config: cfg, logger, state, control,
+      onFinalFailure: async (_d, e) => { failures.push(e); },
+      fn: async ({ job }, _deps, ctx) => {
+        if (job.jobId === target.jobId) {
+          heldSignal = ctx.signal;
+          held();
+          await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+        }
+        return { v: 1 as const, counts: {} };
+      },
+    });
+    const queue = new Queue('parse', { connection: redis, prefix: cfg.queue.prefix });
+    const xreads = async () => Number(/cmdstat_xread:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const settled = (id: string) => new Promise<void>((resolve) => {
+      const on = (job: { id?: string } | undefined) => { if (job?.id === id) { worker.off('completed', on); worker.off('failed', on); resolve(); } };
+      worker.on('completed', on);
+      worker.on('failed', on);
+    });
+    try {
+      void worker.run();
+      await worker.waitUntilReady();
+      // Twenty jobs one after another: on a stage queue's own event stream each would wake the reader.
+      const before = await xreads();
+      for (let i = 0; i < 20; i++) {
+        const d = data('parse', Math.random());
+        const done = settled(d.jobId);
+        await queue.add('parse', d, { jobId: d.jobId });
+        await done;
+      }
+      expect((await xreads()) - before).to.be.at.most(3);
+
+      // Node job ids are `<version>-<stage>`, as the flow names them; the broadcast names the version.
+      const done = settled(nodeJobId(target.jobId, 'parse'));
+      await queue.add('parse', target, { jobId: nodeJobId(target.jobId, 'parse') });
+      await holding;
+      await control.cancel(target.jobId, 'ingest:ledger:none');
+      await done;
+      expect(heldSignal?.aborted).to.equal(true);
+      for (const deadline = Date.now() + 10_000; failures.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+      expect(failures.map((f) => f.code)).to.deep.equal(['CANCELLED']);
+    } finally {
+      await worker.close();
+      await queue.close();
+      await control.close();
+    }
   });
 });
