@@ -50,6 +50,10 @@ export class ChainControl {
     return (await this.redis.eval(COMMIT, 2, cancel, committed, String(this.config.state.ttlSeconds))) as 'ok' | 'cancelled';
   }
 
+  cancelFlag(jobId: string): string {
+    return cancelKeys(jobId)[0];
+  }
+
   async isCancelled(jobId: string): Promise<boolean> {
     return (await this.redis.exists(cancelKeys(jobId)[0])) === 1;
   }

@@ -48,6 +48,15 @@ export interface StageFailure {
 const FAILURE_FIELDS = ['failed_stage', 'attempts', 'first_seen', 'last_seen'] as const;
 const seenField = (stage: StageName) => `seen_${stage}`;
 
+/** KEYS: state, events[, flag]. ARGV: status, updated_at, seen field, now ms, events max length, stage, events TTL. */
+const STAGE_STARTED = `
+if #KEYS > 2 and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
+redis.call('HSETNX', KEYS[1], ARGV[3], ARGV[4])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'stage', ARGV[6], 'percent', '0', 'message', 'started', 'ts', ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+return 1`;
+
 export interface NewJobState {
   readonly jobId: string;
   readonly sourceUri: string;
@@ -104,16 +113,17 @@ export class JobStateStore {
     await this.redis.hset(keys.state(jobId), fields);
   }
 
-  /** Records a stage's duration and counts, and its status, in one round trip. */
-  async stageStarted(jobId: string, status: JobStatus, stage: StageName): Promise<void> {
-    const key = keys.state(jobId);
-    await this.redis
-      .multi()
-      .hset(key, { status, updated_at: new Date().toISOString() })
-      .hsetnx(key, seenField(stage), String(Date.now()))
-      .xadd(keys.events(jobId), 'MAXLEN', '~', String(this.eventsMaxLen), '*', 'stage', stage, 'percent', '0', 'message', 'started', 'ts', String(Date.now()))
-      .expire(keys.events(jobId), this.ttlSeconds)
-      .exec();
+  /**
+   * A stage took the job: its status, when the stage first took it, a "started" event; one round trip.
+   * With `unlessFlag`, nothing is written and false is returned when that key exists (a version's cancel
+   * flag): the cancel check and the start are one step, not two round trips.
+   */
+  async stageStarted(jobId: string, status: JobStatus, stage: StageName, unlessFlag?: string): Promise<boolean> {
+    const now = Date.now();
+    const scriptKeys = [keys.state(jobId), keys.events(jobId), ...(unlessFlag === undefined ? [] : [unlessFlag])];
+    const started = await this.redis.eval(STAGE_STARTED, scriptKeys.length, ...scriptKeys,
+      status, new Date(now).toISOString(), seenField(stage), String(now), String(this.eventsMaxLen), stage, String(this.ttlSeconds));
+    return started === 1;
   }
 
   /** Records when a stage first took this job (kept across its attempts; the first write wins). */

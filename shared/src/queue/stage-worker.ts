@@ -27,6 +27,8 @@ export interface StageWorkerOptions<D, U, R extends StageResultBase> {
   /** Cancel support (DESIGN §6): the flag every stage checks, and the first store stage's commit claim. */
   readonly control?: {
     isCancelled(jobId: string): Promise<boolean>;
+    /** The key whose presence marks the version cancelled. */
+    cancelFlag(jobId: string): string;
     commit(jobId: string): Promise<'ok' | 'cancelled'>;
   };
 }
@@ -61,16 +63,13 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
         throw new UnrecoverableError(`${ErrorCode.MissingUpstream}: ${o.stage} has no result from the stage before it`);
       }
     }
-    if (o.control) {
-      // The first store stage claims the version; before it every stage honours a cancel.
-      const firstStoreStage = data.op === 'delete' ? 'vector' : 'graph';
-      if (o.stage === firstStoreStage) {
-        if ((await o.control.commit(data.jobId)) === 'cancelled') throw cancelled();
-      } else if (STAGES.indexOf(o.stage) < STAGES.indexOf(firstStoreStage) && (await o.control.isCancelled(data.jobId))) {
-        throw cancelled();
-      }
-    }
-    await o.state.stageStarted(data.jobId, data.op === 'delete' ? 'DELETING' : STATUS_OF_STAGE[o.stage], o.stage);
+    // The first store stage claims the version; before it every stage honours a cancel, checked in the
+    // same step that records the stage's start.
+    const status = data.op === 'delete' ? 'DELETING' : STATUS_OF_STAGE[o.stage];
+    const firstStoreStage = data.op === 'delete' ? 'vector' : 'graph';
+    if (o.control && o.stage === firstStoreStage && (await o.control.commit(data.jobId)) === 'cancelled') throw cancelled();
+    const cancellable = o.control !== undefined && STAGES.indexOf(o.stage) < STAGES.indexOf(firstStoreStage);
+    if (!(await o.state.stageStarted(data.jobId, status, o.stage, cancellable ? o.control?.cancelFlag(data.jobId) : undefined))) throw cancelled();
     const ctx: StageContext = {
       logger,
       signal: signal ?? new AbortController().signal,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Queue, QueueEvents } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createStageWorker } from '../../src/queue/stage-worker.js';
 import { JobStateStore } from '../../src/ledger/job-state.js';
@@ -165,6 +165,47 @@ describe('stage-worker adapter (real BullMQ on real Redis)', function () {
     } finally {
       await worker.close();
       await queue.close();
+      await control.close();
+    }
+  });
+
+  it('a stage that takes a cancelled version ends it CANCELLED without running or recording a start', async () => {
+    const cfg = config(3);
+    const state = new JobStateStore(redis, 60, 10);
+    const control = new ChainControl(cfg, redis, state);
+    const failures: { code: string; message: string }[] = [];
+    let calls = 0;
+    const worker = createStageWorker({
+      stage: 'extract', deps: {}, connection: redis, config: cfg, logger, state, control,
+      onFinalFailure: async (_d, e) => { failures.push(e); },
+      fn: async () => { calls++; return { v: 1 as const, counts: {} }; },
+    });
+    // An extract job with its parse child done, as a flow leaves it.
+    const d = data('extract', Math.random());
+    const flow = new FlowProducer({ connection: redis, prefix: cfg.queue.prefix });
+    const parseQueue = new Queue('parse', { connection: redis, prefix: cfg.queue.prefix });
+    try {
+      await state.create({ jobId: d.jobId, sourceUri: d.sourceUri, contentType: d.contentType, checksum: d.checksum, tag: d.tag, generation: 1, op: 'ingest', status: 'PENDING' });
+      await flow.add({ name: 'extract', queueName: 'extract', data: d, opts: { jobId: nodeJobId(d.jobId, 'extract') },
+        children: [{ name: 'parse', queueName: 'parse', data: d, opts: { jobId: nodeJobId(d.jobId, 'parse') } }] });
+      const parseWorker = createStageWorker({ stage: 'parse', deps: {}, connection: redis, config: cfg, logger, state,
+        onFinalFailure: async () => undefined, fn: async () => ({ v: 1 as const, counts: {} }) });
+      const parsed = new Promise<void>((resolve) => parseWorker.on('completed', () => resolve()));
+      void parseWorker.run();
+      await parsed;
+      await parseWorker.close();
+      await control.cancel(d.jobId, 'ingest:ledger:none');
+      void worker.run();
+      for (const deadline = Date.now() + 10_000; failures.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+      expect(failures.map((f) => f.code)).to.deep.equal(['CANCELLED']);
+      expect(calls).to.equal(0);
+      const st = await state.get(d.jobId);
+      expect(st?.status).to.not.equal('EXTRACTING');
+      expect(await redis.hget(`ingest:state:${d.jobId}`, 'seen_extract')).to.equal(null);
+    } finally {
+      await worker.close();
+      await flow.close();
+      await parseQueue.close();
       await control.close();
     }
   });
