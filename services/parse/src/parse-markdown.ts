@@ -94,12 +94,22 @@ export function assembleDocument(prepared: PreparedBody, pieces: readonly Render
 }
 
 const AUTOLINK_CUE = /https?:\/\/|www\.|@/i;
-const INLINE_SYNTAX = /[*_~`<>\\&[\]!]/;
+const URL_CUE = /https?:\/\/|www\./i;
+/** Inline syntax that can split a literal autolink; an underscore only where it can open or close emphasis. */
+const INLINE_SYNTAX = /[*~`<\\&[\]]|(?:^|[^A-Za-z0-9])_|_(?:$|[^A-Za-z0-9])/;
 
-/** Some word (a literal autolink never spans whitespace) holds both a literal-autolink cue and inline syntax. Linear time. */
+/**
+ * Some word (a literal autolink never spans whitespace) holds a literal-autolink cue with inline syntax in
+ * what could be the link: from `http(s)://` or `www.` on (so `[text](https://…)` does not count), or
+ * anywhere in a word with an `@`. Linear time.
+ */
 function autolinkNeedsTokenizer(src: string): boolean {
   if (!AUTOLINK_CUE.test(src)) return false;
-  for (const [word] of src.matchAll(/\S+/g)) if (INLINE_SYNTAX.test(word) && AUTOLINK_CUE.test(word)) return true;
+  for (const [word] of src.matchAll(/\S+/g)) {
+    const url = URL_CUE.exec(word);
+    if (url && INLINE_SYNTAX.test(word.slice(url.index))) return true;
+    if (word.includes('@') && INLINE_SYNTAX.test(word)) return true;
+  }
   return false;
 }
 

@@ -26,6 +26,8 @@ const AUTOLINK_EDGES = [
   '(see www.example.com)', 'foo@bar.baz.', 'https://example.com/foo_(bar)_baz', '~~https://strike.com~~', '**https://bold.com**',
   '- [ ] task www.a.com/*x*\n- [x] done', 'Text[^1] https://a.com/_b_\n\n[^1]: note', '| a | b |\n|---|---|\n| https://a.com/*x* | y@z.com_ |',
   'no links, no pipes, *just* ~~text~~ and `code`', 'a | b\n--|--\n1 | 2',
+  '[text](https://a.com/*x*)', '[https://a.com/x](y)', '[a](https://b.com/c_d_e) and https://f.com/_g_', 'https://a.com/x._y_ www.b.com/c_',
+  '<https://x.com> and <b>https://y.com/</b>', '![img](https://a.com/i.png) https://a.com/![x]', 'https://github.com/foo/bar_baz_qux',
 ];
 
 describe('parse: GFM extensions chosen per segment', () => {
