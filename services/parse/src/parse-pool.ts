@@ -27,7 +27,7 @@ export type { ParseJobOptions, ParsePoolOptions } from './types.js';
  *    after `idleMs` without work. Idle threads are unref'd, so an idle pool never keeps the process
  *    alive. Three consecutive start-up failures stop respawning and reject waiting jobs.
  */
-export const PARSE_POOL_DEFAULTS = { size: 2, timeoutMs: 10_000, maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 12 } as const;
+export const PARSE_POOL_DEFAULTS = { size: 2, timeoutMs: 10_000, maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 48 } as const;
 
 const WORKER_URL = new URL(
   fileURLToPath(import.meta.url).endsWith('.ts') ? './parse-worker.ts' : './parse-worker.js',

@@ -80,10 +80,14 @@ export interface ParsePoolOptions {
   /** V8 old-generation heap cap per thread (default 512 MB). */
   readonly maxOldGenerationSizeMb?: number;
   /**
-   * V8 young-generation cap per thread (default 12 MB). mdast allocates a tree per 64 KB segment and
-   * drops it; with V8's default nursery (up to 3 × 16 MB semi-spaces, grown under allocation pressure)
-   * those short-lived trees were promoted and a 3 MB document took the process from ~115 to ~390 MB.
-   * A small nursery collects them young: ~120 MB peak for the same document.
+   * V8 young-generation cap per thread (default 48 MB). A 12 MB cap was chosen when a segment was 64 KB:
+   * its tree outlived a small nursery's collections, was promoted, and a 3 MB document took the process to
+   * ~390 MB. Pieces are 16 KB now (parse-markdown.ts), their trees die young in either nursery, and the
+   * small one only made the collector work harder: V8's GC helper threads used 2.2-3.3 s of CPU per 3 MB
+   * parse at 12 MB against 1.0-1.6 s at 32 MB, on a 2-core machine where they compete with the two parse
+   * threads. Measured as `up --processes` runs it, interleaved, 12 / 32 / 48 MB: the 3 MB document's parse
+   * 5.25-5.74 / 3.82-4.68 / 3.39-4.09 s, the parse process's peak RSS 193-207 MB whatever the cap; 200
+   * small documents, closed loop: the same throughput (median 16.6 / 17.3 docs/s at 12 / 48) and RSS.
    */
   readonly maxYoungGenerationSizeMb?: number;
   /**
