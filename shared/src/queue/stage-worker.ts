@@ -68,8 +68,8 @@ export function createStageWorker<D, U, R extends StageResultBase>(o: StageWorke
     const status = data.op === 'delete' ? 'DELETING' : STATUS_OF_STAGE[o.stage];
     const firstStoreStage = data.op === 'delete' ? 'vector' : 'graph';
     if (o.control && o.stage === firstStoreStage && (await o.control.commit(data.jobId)) === 'cancelled') throw cancelled();
-    const cancellable = o.control !== undefined && STAGES.indexOf(o.stage) < STAGES.indexOf(firstStoreStage);
-    if (!(await o.state.stageStarted(data.jobId, status, o.stage, cancellable ? o.control?.cancelFlag(data.jobId) : undefined))) throw cancelled();
+    const cancelFlag = o.control && STAGES.indexOf(o.stage) < STAGES.indexOf(firstStoreStage) ? o.control.cancelFlag(data.jobId) : undefined;
+    if (!(await o.state.stageStarted(data.jobId, status, o.stage, cancelFlag))) throw cancelled();
     const ctx: StageContext = {
       logger,
       signal: signal ?? new AbortController().signal,
