@@ -8,8 +8,9 @@ export const COMPUTE_STAGES = ['parse', 'extract', 'embed'] as const;
 /**
  * V8 heap flags of the compute children (issue 7: ≤ 256 MB each for the 3 MB bench document). V8's default
  * nursery grows to two 16 MB semi-spaces and stays there: an idle child held ~137 MB, with 4 MB semi-spaces
- * ~112 (extract then peaked at 142-168 MB instead of 200-207). 4 MB is what the parse worker threads already
- * had (their 12 MB young generation; the flag is process-wide, so it sets theirs too). Parse also grows its
+ * ~112 (extract then peaked at 142-168 MB instead of 200-207). The flag is process-wide and would also
+ * override the parse threads' own young generation; ParsePool clears it before each thread starts
+ * (parse-pool.ts), so it sizes only the main thread's nursery. Parse also grows its
  * heap by 25% over what the last full GC kept instead of by V8's own factor: its thread drops a tree per
  * segment and lives on ~25 MB, yet garbage took its heap to ~90 MB. Bench peaks of ingest-parse:
  * 226-243 MB without the flag, 203-252 with 50%, 214-227 with 25%. The full GCs cost time: with 16 KB

@@ -88,6 +88,9 @@ export interface ParsePoolOptions {
    * threads. Measured as `up --processes` runs it, interleaved, 12 / 32 / 48 MB: the 3 MB document's parse
    * 5.25-5.74 / 3.82-4.68 / 3.39-4.09 s, the parse process's peak RSS 193-207 MB whatever the cap; 200
    * small documents, closed loop: the same throughput (median 16.6 / 17.3 docs/s at 12 / 48) and RSS.
+   * Those runs still had the compute processes' --max-semi-space-size=4 overriding the cap (parse-pool.ts
+   * now clears it for threads); with the 48 MB cap in force the parse stage took 1.8-2.1 s and the parse
+   * process peaked at 229-238 MB.
    */
   readonly maxYoungGenerationSizeMb?: number;
   /**

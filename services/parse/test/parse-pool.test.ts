@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { closeParsePools, parseInWorker, parseMarkdown, ParsePool } from '../src/index.js';
 import { PermanentError } from '../src/shared.js';
@@ -188,5 +191,16 @@ describe('parse: worker-thread pool', function () {
     const e = await rejection(parseInWorker(bigDoc(), opts, { ...limits, timeoutMs: 5 }));
     expect((e as PermanentError).code).to.equal('PARSE_TIMEOUT');
     expect((await parseInWorker(sample, opts, limits)).sections).to.have.length(2);
+  });
+
+  it('a thread gets the young generation it asks for in a process started with 4 MB semi-spaces; the main thread keeps them', async () => {
+    // The compute processes start with --max-semi-space-size=4 (stage-children.ts). That flag overrode every
+    // thread's resourceLimits, and the 3 MB document parsed a third slower in a 12 MB nursery.
+    const probe = fileURLToPath(new URL('./fixtures/nursery-probe.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--max-semi-space-size=4', '--import', 'tsx', probe]);
+    const mb = JSON.parse(stdout) as { before: number; after: number; main: number };
+    expect(mb.before, 'a thread started before any pool: the flag still holds').to.be.at.most(10);
+    expect(mb.after, 'a thread started after the pool: 2 x 16 MB semi-spaces').to.be.at.least(24);
+    expect(mb.main, 'the main thread').to.be.at.most(12);
   });
 });
