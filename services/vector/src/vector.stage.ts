@@ -45,12 +45,12 @@ export const vectorStage: StageFn<VectorDeps, VectorResult, VectorResult> = asyn
     return {
       id: s.id, documentId: job.documentId, sourceUri: job.sourceUri, tag: job.tag, title: s.title, headingPath: s.headingPath,
       text: s.text, contentHash: s.contentHash, generation: job.generation, embeddingVersion: embedded.embeddingVersion,
-      vector: Array.from(floats.subarray(i * d, (i + 1) * d)),
+      vector: floats.subarray(i * d, (i + 1) * d), // a view: the store copies it into its own batch
     };
   };
-  // A slice of points at a time: a big document's vectors as JS arrays (9,213 × 384 numbers: ~30 MB) and
-  // the rows built from them are never all alive at once in the process that holds the stores. Upserts are
-  // idempotent per id, so a retry after a failure between slices converges.
+  // A slice of points at a time: the rows built for a big document's points are never all alive at once
+  // in the process that holds the stores. Upserts are idempotent per id, so a retry after a failure
+  // between slices converges.
   let written = 0;
   for (let start = 0; start < embedded.ids.length; start += UPSERT_SLICE) {
     const end = Math.min(embedded.ids.length, start + UPSERT_SLICE);

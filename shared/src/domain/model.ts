@@ -100,7 +100,8 @@ export interface VectorPoint {
   readonly contentHash: string;
   readonly generation: number;
   readonly embeddingVersion: string;
-  readonly vector: readonly number[];
+  /** A Float32Array too: the vector stage hands over views of the embed artifact's floats, uncopied. */
+  readonly vector: readonly number[] | Float32Array;
 }
 
 export interface VectorHit {

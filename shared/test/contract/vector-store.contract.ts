@@ -34,7 +34,7 @@ export interface PointSpec {
   readonly contentHash?: string;
   readonly generation?: number;
   readonly embeddingVersion?: string;
-  readonly vector: readonly number[];
+  readonly vector: readonly number[] | Float32Array;
 }
 
 export function point(spec: PointSpec): VectorPoint {
@@ -124,7 +124,7 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
           vector: axisVector(dims, 5),
         });
         await store.upsert([p]);
-        const [hit] = await store.searchVector(p.vector, { limit: 1, tag });
+        const [hit] = await store.searchVector([...p.vector], { limit: 1, tag });
         expect(hit).to.include({
           id: p.id,
           documentId: doc,
@@ -210,6 +210,24 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
           vector.forEach((x, i) => expect(x, `vector[${i}]`).to.be.closeTo(writtenVector[i]!, 1e-6));
         }
         expect(await store.fullPoints(randomUUID())).to.deep.equal([]);
+      });
+
+      it('takes vectors as views of one Float32Array (as the vector stage passes them) and stores each as written', async function () {
+        const packed = new Float32Array(3 * dims);
+        [0, 1, 2].forEach((k) => packed.set(axisVector(dims, k + 7, k + 8, 0.3), k * dims));
+        const mine = [0, 1, 2].map((k) => point({ documentId: doc, tag, vector: packed.subarray(k * dims, (k + 1) * dims) }));
+        expect(await store.upsert(mine)).to.equal(3);
+        for (const p of await store.fullPoints(doc)) {
+          const written = byId(mine).get(p.id)!.vector;
+          expect(p.vector).to.have.length(dims);
+          p.vector.forEach((x, i) => expect(x, `vector[${i}]`).to.be.closeTo(written[i]!, 1e-6));
+        }
+        const [hit] = await store.searchVector(axisVector(dims, 8, 9, 0.3), { limit: 1, tag });
+        expect(hit?.id).to.equal(mine[1]!.id);
+        const bad = new Float32Array(dims).fill(0.1);
+        bad[3] = Number.NaN;
+        await expectCode(store.upsert([point({ documentId: doc, tag, vector: bad })]), 'BAD_EMBEDDING');
+        await expectCode(store.upsert([point({ documentId: doc, tag, vector: new Float32Array(dims - 1).fill(0.1) })]), 'BAD_EMBEDDING');
       });
 
       it('lists more points than a default page size', async function () {

@@ -310,11 +310,12 @@ export class LanceVectorStore implements VectorStore {
 
   // ---------------------------------------------------------------- validation
 
-  private checkVector(vector: readonly number[], what: string): void {
-    if (!Array.isArray(vector) || vector.length !== this.dimensions) {
+  private checkVector(vector: readonly number[] | Float32Array, what: string): void {
+    const isList = Array.isArray(vector) || vector instanceof Float32Array;
+    if (!isList || vector.length !== this.dimensions) {
       throw new PermanentError(
         ErrorCode.BadEmbedding,
-        `${what} has ${Array.isArray(vector) ? vector.length : 'no'} dimensions, the store expects ${this.dimensions}`,
+        `${what} has ${isList ? vector.length : 'no'} dimensions, the store expects ${this.dimensions}`,
       );
     }
     for (let i = 0; i < vector.length; i++) {
@@ -345,7 +346,7 @@ export class LanceVectorStore implements VectorStore {
       generation: p.generation,
       embedding_version: p.embeddingVersion,
       search_text: searchTextOf(p),
-      vector: Float32Array.from(p.vector),
+      vector: p.vector instanceof Float32Array ? p.vector : Float32Array.from(p.vector),
     };
   }
 }

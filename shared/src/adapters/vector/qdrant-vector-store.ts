@@ -338,11 +338,12 @@ export class QdrantVectorStore implements VectorStore {
     if (this.closed) throw new RetryableError(ErrorCode.StoreUnavailable, 'qdrant: the store is closed');
   }
 
-  private checkVector(vector: readonly number[], what: string): void {
-    if (!Array.isArray(vector) || vector.length !== this.dimensions) {
+  private checkVector(vector: readonly number[] | Float32Array, what: string): void {
+    const isList = Array.isArray(vector) || vector instanceof Float32Array;
+    if (!isList || vector.length !== this.dimensions) {
       throw new PermanentError(
         ErrorCode.BadEmbedding,
-        `${what} has ${Array.isArray(vector) ? vector.length : 'no'} dimensions, the store expects ${this.dimensions}`,
+        `${what} has ${isList ? vector.length : 'no'} dimensions, the store expects ${this.dimensions}`,
       );
     }
     for (let i = 0; i < vector.length; i++) {
