@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '@ingest/shared';
+import { REPO_ROOT, STAGES } from '@ingest/shared';
 import { spawnRedis } from '../../services/cli/src/redis-server.js';
 import { redisDocsCorpus, syntheticCorpus } from './corpus.js';
 import { runDirect, runDirectTwoProcesses, runPipeline, type RunResult } from './runners.js';
@@ -96,6 +96,7 @@ try {
   const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2, syntheticCorpus(WARMUP_DOCS, 4242));
   const cold = [...open.warmupLatenciesMs, ...open.latenciesMs];
   log(`open loop at ${(pipeline2Rate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms after ${WARMUP_DOCS} warm-up documents; from a cold start p50 ${pct(cold, 50)}, p95 ${pct(cold, 95)} ms`);
+  log(`open loop, mean ms per stage (wait/run), slowest tenth: ${STAGES.map((s) => `${s} ${open.stages?.slowest_tenth.wait_ms[s]}/${open.stages?.slowest_tenth.run_ms[s]}`).join(', ')}`);
 
   const big = JSON.parse((await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/bench/big-doc.ts'), redis.url], { cwd: REPO_ROOT, maxBuffer: 1 << 20 })).stdout) as { seconds: number; status: string; sections: number; peak_rss_mb_store: number; peak_rss_mb_compute: number; peak_rss_mb_by_process: Record<string, number>; stage_ms: Record<string, number> };
   const bigRss = Object.entries(big.peak_rss_mb_by_process).map(([p, mb]) => `${p} ${mb} MB`).join(', ');
@@ -129,6 +130,7 @@ try {
     second_run: secondRun,
     latency_ms: {
       p50: pct(open.latenciesMs, 50), p95: pct(open.latenciesMs, 95), arrival_rate_docs_per_s: pipeline2Rate / 2, warmup_docs: WARMUP_DOCS,
+      stages: open.stages,
       including_cold_start: { p50: pct(cold, 50), p95: pct(cold, 95), max: Math.max(...cold) },
     },
     big_doc: { seconds: big.seconds, status: big.status, sections: big.sections, peak_rss_mb_compute: big.peak_rss_mb_compute, peak_rss_mb_store: big.peak_rss_mb_store, peak_rss_mb_by_process: big.peak_rss_mb_by_process, stage_ms: big.stage_ms, note: 'as up --processes runs it: the store stages and embedded stores in one process, parse/extract/embed one process each' },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import {
-  artifactKeys, createLogger, documentId, FINAL_STATUSES, hybridQuery, jobIdFor, loadConfig, sourceUri, TieredArtifactStore,
+  artifactKeys, createLogger, documentId, FINAL_STATUSES, hybridQuery, jobIdFor, keys, loadConfig, sourceUri, STAGES, TieredArtifactStore,
   type AppConfig, type StageContext, type StageJobData,
 } from '@ingest/shared';
 import { ParsePool, parseStage } from '@ingest/parse';
@@ -28,6 +28,40 @@ export interface RunResult {
   readonly done: number;
   readonly redisCommands: number;
   readonly latenciesMs: number[];
+}
+
+/** Mean ms per stage: waiting in its queue (from the stage before it ending, or admission) and running. */
+export interface StageBreakdown {
+  readonly wait_ms: Record<string, number>;
+  readonly run_ms: Record<string, number>;
+}
+
+/**
+ * Where a document's drop-to-searchable time went, from each job's state hash (`seen_<stage>`: the stage's
+ * start, `ms_<stage>`: its run): for all documents, and for the slowest tenth (what sets p95).
+ */
+async function stageBreakdown(redis: Redis, submitted: ReadonlyMap<string, number>): Promise<{ all: StageBreakdown; slowest_tenth: StageBreakdown }> {
+  const rows: { latency: number; wait: number[]; run: number[] }[] = [];
+  for (const [jobId, at] of submitted) {
+    const h = await redis.hgetall(keys.state(jobId));
+    if (h.status !== 'DONE') continue;
+    const wait: number[] = [];
+    const run: number[] = [];
+    let previousEnd = at;
+    for (const stage of STAGES) {
+      const seen = Number(h[`seen_${stage}`]);
+      const ms = Number(h[`ms_${stage}`] ?? 0);
+      wait.push(seen - previousEnd);
+      run.push(ms);
+      previousEnd = seen + ms;
+    }
+    rows.push({ latency: Date.parse(h.updated_at!) - at, wait, run });
+  }
+  rows.sort((a, b) => a.latency - b.latency);
+  const mean = (list: typeof rows, pick: (r: (typeof rows)[number]) => number[]): Record<string, number> =>
+    Object.fromEntries(STAGES.map((stage, i) => [stage, list.length === 0 ? 0 : Math.round(list.reduce((a, r) => a + pick(r)[i]!, 0) / list.length)]));
+  const of = (list: typeof rows): StageBreakdown => ({ wait_ms: mean(list, (r) => r.wait), run_ms: mean(list, (r) => r.run) });
+  return { all: of(rows), slowest_tenth: of(rows.slice(Math.floor(rows.length * 0.9))) };
 }
 
 export function benchConfig(dir: string, redisUrl: string): AppConfig {
@@ -95,7 +129,7 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
  */
 export async function runPipeline(
   docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number, computeProcesses = 0, warmup: readonly BenchDoc[] = [],
-): Promise<RunResult & { warmupLatenciesMs: number[] }> {
+): Promise<RunResult & { warmupLatenciesMs: number[]; stages: Awaited<ReturnType<typeof stageBreakdown>> | null }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipe-'));
   const redis = new Redis(redisUrl);
   await redis.flushdb();
@@ -135,17 +169,18 @@ export async function runPipeline(
       });
       if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
-    return { seconds: (performance.now() - started) / 1000, latencies, done, polls };
+    return { seconds: (performance.now() - started) / 1000, latencies, done, polls, submitted };
   };
   const warm = warmup.length > 0 ? await submitAndWait(warmup, 'warmup-') : null;
   const before = await commandCount(redis);
   const run = await submitAndWait(docs, '');
   const redisCommands = (await commandCount(redis)) - before - run.polls - 1;
+  const stages = ratePerSecond ? await stageBreakdown(redis, run.submitted) : null;
   await children?.stop();
   await system.close();
   redis.disconnect();
   await rm(dir, { recursive: true, force: true });
-  return { seconds: run.seconds, docs: docs.length, done: run.done, redisCommands, latenciesMs: run.latencies, warmupLatenciesMs: warm?.latencies ?? [] };
+  return { seconds: run.seconds, docs: docs.length, done: run.done, redisCommands, latenciesMs: run.latencies, warmupLatenciesMs: warm?.latencies ?? [], stages };
 }
 
 /** Waits until every compute stage has `count` BullMQ workers connected (so timing starts warm). */
