@@ -11,6 +11,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { expect } from 'chai';
 import { HashEmbedder } from '../../src/adapters/embedder/hash-embedder.js';
 import { StoredIds } from '../../src/adapters/vector/lancedb-stored-ids.js';
+import { optimizeCostMs } from '../../src/adapters/vector/lancedb-writer.js';
 import { ftsTerms, LanceVectorStore, sqlString } from '../../src/adapters/vector/lancedb-vector-store.js';
 import { PipelineError } from '../../src/errors/errors.js';
 import { axisVector, point, vectorStoreContract } from './vector-store.contract.js';
@@ -145,7 +146,7 @@ describe('LanceVectorStore (lancedb specifics)', function () {
       await store.points(doc); // one scan over 10 fresh fragments
       const perScan = store.upkeep().rentMs - paidByWrites;
       expect(perScan).to.be.greaterThan(0);
-      const scansToBuy = Math.ceil((store.upkeep().lastRefreshMs - paidByWrites) / perScan);
+      const scansToBuy = Math.ceil((store.upkeep().optimizeCostMs - paidByWrites) / perScan);
       expect(scansToBuy).to.be.greaterThan(3);
       for (let n = 1; n < scansToBuy - 1; n++) await store.points(doc);
       expect(store.upkeep().refreshes).to.equal(0);
@@ -159,6 +160,40 @@ describe('LanceVectorStore (lancedb specifics)', function () {
       await store.points(doc); // a compacted table owes nothing
       expect(store.upkeep().rentMs).to.equal(0);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('weighs rent against what an optimize costs at the table\'s size, not against how long the last one took', async function () {
+    const dir = await freshDir();
+    const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 3 });
+    let openGate = (): void => undefined;
+    try {
+      // An optimize held up while 100 appends commit beside it, as one under load waits behind other work.
+      const table = (store as unknown as { table: lancedb.Table }).table;
+      const optimize = table.optimize.bind(table);
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let optimizeStarted!: () => void;
+      const started = new Promise<void>((resolve) => (optimizeStarted = resolve));
+      table.optimize = async (options) => {
+        optimizeStarted();
+        await gate;
+        return optimize(options);
+      };
+      for (let k = 0; k < 3; k++) await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, k) })]);
+      await started;
+      const heldFrom = performance.now();
+      for (let k = 0; k < 100; k++) await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, k) })]);
+      openGate();
+      await store.upkeep().running;
+      const heldMs = performance.now() - heldFrom;
+      const rows = await withTable(dir, (t) => t.countRows());
+      expect(store.upkeep().refreshes).to.be.at.least(1);
+      expect(store.upkeep().optimizeCostMs).to.equal(optimizeCostMs(rows));
+      expect(heldMs, 'the optimize took longer than the cost it is weighed at').to.be.greaterThan(store.upkeep().optimizeCostMs);
+      expect(optimizeCostMs(30_000)).to.be.greaterThan(optimizeCostMs(rows)); // and a bigger table costs more
+    } finally {
+      openGate();
       await store.close();
     }
   });
