@@ -44,12 +44,16 @@ try {
   const pipeline2: RunResult[] = [];
   const inProcess: RunResult[] = [];
   const langchain: LangChainRun[] = [];
+  // Every run starts its stores, threads and processes afresh, so each gets its own warm-up documents
+  // first (JIT, the stores' first statements), as the open loop does: without them a run with two processes
+  // per stage paid twice the cold start of one, and throughput rounds measured start-up as much as ingestion.
+  const warmup = syntheticCorpus(WARMUP_DOCS, 4242);
   for (let i = 0; i < ROUNDS; i++) {
-    direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT));
-    pipeline.push(await runPipeline(synthetic, redis.url, undefined, 1));
-    pipeline2.push(await runPipeline(synthetic, redis.url, undefined, 2));
-    direct2.push(await runDirectTwoProcesses(synthetic, redis.url, IN_FLIGHT));
-    inProcess.push(await runPipeline(synthetic, redis.url));
+    direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT, warmup));
+    pipeline.push(await runPipeline(synthetic, redis.url, undefined, 1, warmup));
+    pipeline2.push(await runPipeline(synthetic, redis.url, undefined, 2, warmup));
+    direct2.push(await runDirectTwoProcesses(synthetic, redis.url, IN_FLIGHT, warmup));
+    inProcess.push(await runPipeline(synthetic, redis.url, undefined, 0, warmup));
     if (!lcUnavailable) langchain.push(await runLangChain(synthetic, lcOptions));
     log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)}, pipeline(1/stage) ${rate(pipeline.at(-1)!).toFixed(1)}, pipeline(2/stage) ${rate(pipeline2.at(-1)!).toFixed(1)}, direct×2 processes ${rate(direct2.at(-1)!).toFixed(1)}, pipeline in one process ${rate(inProcess.at(-1)!).toFixed(1)}, LangChain index() ${langchain.length ? lcRate(langchain.at(-1)!).toFixed(1) : '-'} docs/s`);
   }
@@ -66,8 +70,8 @@ try {
     const d: RunResult[] = [];
     const p: RunResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      d.push(await runDirect(redisDocs, redis.url, IN_FLIGHT));
-      p.push(await runPipeline(redisDocs, redis.url, undefined, 1));
+      d.push(await runDirect(redisDocs, redis.url, IN_FLIGHT, warmup));
+      p.push(await runPipeline(redisDocs, redis.url, undefined, 1, warmup));
       if (!lcUnavailable) lcRedisDocs.push(await runLangChain(redisDocs, lcOptions));
       log(`redis-docs round ${i + 1}: direct ${rate(d.at(-1)!).toFixed(1)}, pipeline ${rate(p.at(-1)!).toFixed(1)}, LangChain index() ${lcRedisDocs.length ? lcRate(lcRedisDocs.at(-1)!).toFixed(1) : '-'} docs/s`);
     }
@@ -93,7 +97,7 @@ try {
 
   // After a warm-up of WARMUP_DOCS documents through the same system (not counted; the first documents after a
   // start pay one-time costs), as the throughput runs measure after theirs; the cold figure is reported too.
-  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2, syntheticCorpus(WARMUP_DOCS, 4242));
+  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2, warmup);
   const cold = [...open.warmupLatenciesMs, ...open.latenciesMs];
   log(`open loop at ${(pipeline2Rate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms after ${WARMUP_DOCS} warm-up documents; from a cold start p50 ${pct(cold, 50)}, p95 ${pct(cold, 95)} ms`);
   log(`open loop, mean ms per stage (wait/run), slowest tenth: ${STAGES.map((s) => `${s} ${open.stages?.slowest_tenth.wait_ms[s]}/${open.stages?.slowest_tenth.run_ms[s]}`).join(', ')}`);
@@ -112,7 +116,7 @@ try {
     },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
     bench_seconds: 0,
-    method: `${ROUNDS} interleaved rounds after a warm-up, medians; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
     docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
       pipeline_vs_direct: pipelineRate / directRate,

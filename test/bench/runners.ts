@@ -76,8 +76,13 @@ async function commandCount(redis: Redis): Promise<number> {
   return [...info.matchAll(/calls=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
-/** (a) direct: the same stage functions and store adapters, N documents in flight, no queues. */
-export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inFlight: number): Promise<RunResult> {
+/**
+ * (a) direct: the same stage functions and store adapters, N documents in flight, no queues. `warmup`
+ * documents go through first, the same way, and are not counted (as runPipeline's).
+ */
+export async function runDirect(
+  docs: readonly BenchDoc[], redisUrl: string, inFlight: number, warmup: readonly BenchDoc[] = [], beforeTimed: () => Promise<void> = async () => undefined,
+): Promise<RunResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-direct-'));
   const config = benchConfig(dir, redisUrl);
   const redis = new Redis(redisUrl);
@@ -90,8 +95,8 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
   await pool.ready();
   const p = config.parse;
   const notSuperseded = async () => false;
-  const one = async (d: BenchDoc) => {
-    const uri = sourceUri.cli('bench', `/b/${d.name}`, '/b');
+  const one = async (d: BenchDoc, prefix: string) => {
+    const uri = sourceUri.cli('bench', `/b/${prefix}${d.name}`, '/b');
     const docId = documentId('bench', uri);
     const job: StageJobData = { v: 1, op: 'ingest', jobId: jobIdFor(docId, 1), documentId: docId, generation: 1, tag: 'bench', sourceUri: uri, checksum: 'x', contentType: 'text/markdown' };
     await artifacts.put(artifactKeys.source(job.jobId), Buffer.from(d.text));
@@ -106,10 +111,15 @@ export async function runDirect(docs: readonly BenchDoc[], redisUrl: string, inF
       jobState: async () => null, saveReport: async () => '', finishChain: async () => { await artifacts.deleteJob(job.jobId); },
     }, ctx);
   };
+  const runAll = async (list: readonly BenchDoc[], prefix: string) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: inFlight }, async () => { for (let i = next++; i < list.length; i = next++) await one(list[i]!, prefix); }));
+  };
+  await runAll(warmup, 'warmup-');
+  await beforeTimed();
   const before = await commandCount(redis);
   const started = performance.now();
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => { for (let i = next++; i < docs.length; i = next++) await one(docs[i]!); }));
+  await runAll(docs, '');
   const seconds = (performance.now() - started) / 1000;
   const redisCommands = (await commandCount(redis)) - before;
   await pool.close();
@@ -201,15 +211,32 @@ export async function waitForWorkers(connection: Redis | string, count: number):
   }
 }
 
-/** Two direct runs at once in two processes (the denominator of scaling efficiency), each on half the corpus. */
-export async function runDirectTwoProcesses(docs: readonly BenchDoc[], redisUrl: string, inFlight: number): Promise<RunResult> {
-  const { execFile } = await import('node:child_process');
+/**
+ * Two direct runs at once in two processes (the denominator of scaling efficiency), each on half the corpus,
+ * each after half the warm-up documents. The clock starts when both are warm (each waits for the other
+ * before its timed part), as the pipeline's starts after its processes are up and warm: before, it also
+ * counted two processes loading their modules, ~15 % of a round, which made the denominator smaller.
+ */
+export async function runDirectTwoProcesses(docs: readonly BenchDoc[], redisUrl: string, inFlight: number, warmup: readonly BenchDoc[] = []): Promise<RunResult> {
+  const { spawn } = await import('node:child_process');
   const half = Math.ceil(docs.length / 2);
+  const warmHalf = Math.ceil(warmup.length / 2);
+  const children = [0, 1].map((k) => {
+    const child = spawn(process.execPath, [...process.execArgv, new URL('./direct-child.ts', import.meta.url).pathname, redisUrl.replace(/\/\d*$/, '') + `/${k + 1}`, String(inFlight)],
+      { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+    const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
+    const stdout: Buffer[] = [];
+    child.stdout!.on('data', (c: Buffer) => stdout.push(c));
+    const result = new Promise<RunResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')) as RunResult) : reject(new Error(`direct child exited with ${code}`))));
+    });
+    child.stdin!.end(JSON.stringify({ docs: docs.slice(k * half, (k + 1) * half), warmup: warmup.slice(k * warmHalf, (k + 1) * warmHalf) }));
+    return { child, ready, result };
+  });
+  await Promise.all(children.map((c) => c.ready));
   const started = performance.now();
-  const runs = await Promise.all([0, 1].map((k) => new Promise<RunResult>((resolve, reject) => {
-    const child = execFile(process.execPath, [...process.execArgv, new URL('./direct-child.ts', import.meta.url).pathname, redisUrl.replace(/\/\d*$/, '') + `/${k + 1}`, String(inFlight)],
-      { maxBuffer: 1 << 26 }, (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as RunResult)));
-    child.stdin!.end(JSON.stringify(docs.slice(k * half, (k + 1) * half)));
-  })));
+  for (const c of children) c.child.send('go');
+  const runs = await Promise.all(children.map((c) => c.result));
   return { seconds: (performance.now() - started) / 1000, docs: docs.length, done: runs.reduce((a, r) => a + r.done, 0), redisCommands: 0, latenciesMs: [] };
 }
