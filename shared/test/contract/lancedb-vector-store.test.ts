@@ -29,6 +29,27 @@ after(async function () {
 
 vectorStoreContract('lancedb', async () => LanceVectorStore.open(await freshDir(), 16));
 
+/**
+ * The store's real table with its optimize held at a gate, so a test decides when it may go on: `started`
+ * settles when an optimize begins, `open()` lets it run, `onOptimized` is called after each one.
+ */
+function holdOptimizes(store: LanceVectorStore, onOptimized: () => void = () => undefined) {
+  const table = (store as unknown as { table: lancedb.Table }).table;
+  const optimize = table.optimize.bind(table);
+  let open = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let optimizeStarted!: () => void;
+  const started = new Promise<void>((resolve) => (optimizeStarted = resolve));
+  table.optimize = async (options) => {
+    optimizeStarted();
+    await gate;
+    const stats = await optimize(options);
+    onOptimized();
+    return stats;
+  };
+  return { table, started, open: () => open() };
+}
+
 /** The table through a second connection (tests only; the store owns writes), closed after `use`. */
 async function withTable<T>(dir: string, use: (table: lancedb.Table) => Promise<T>): Promise<T> {
   const db = await lancedb.connect(dir);
@@ -167,19 +188,9 @@ describe('LanceVectorStore (lancedb specifics)', function () {
   it('weighs rent against what an optimize costs at the table\'s size, not against how long the last one took', async function () {
     const dir = await freshDir();
     const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 3 });
-    let openGate = (): void => undefined;
+    // An optimize held up while 100 appends commit beside it, as one under load waits behind other work.
+    const { started, open: openGate } = holdOptimizes(store);
     try {
-      // An optimize held up while 100 appends commit beside it, as one under load waits behind other work.
-      const table = (store as unknown as { table: lancedb.Table }).table;
-      const optimize = table.optimize.bind(table);
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      let optimizeStarted!: () => void;
-      const started = new Promise<void>((resolve) => (optimizeStarted = resolve));
-      table.optimize = async (options) => {
-        optimizeStarted();
-        await gate;
-        return optimize(options);
-      };
       for (let k = 0; k < 3; k++) await store.upsert([point({ documentId: randomUUID(), tag, vector: axisVector(16, k) })]);
       await started;
       const heldFrom = performance.now();
@@ -217,23 +228,10 @@ describe('LanceVectorStore (lancedb specifics)', function () {
   it('commits appends while an optimize runs, and holds a delete until it has ended', async function () {
     const dir = await freshDir();
     const store = await LanceVectorStore.open(dir, 16, { ftsRefreshIntervalMs: 3_600_000, maxWritesBetweenOptimize: 3 });
-    let openGate = (): void => undefined;
+    const events: string[] = [];
+    const { table, started, open: openGate } = holdOptimizes(store, () => events.push('optimized'));
     try {
-      // The store's real table, its optimize held at a gate so the test decides when it may go on.
-      const table = (store as unknown as { table: lancedb.Table }).table;
-      const events: string[] = [];
-      const optimize = table.optimize.bind(table);
       const remove = table.delete.bind(table);
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      let optimizeStarted!: () => void;
-      const started = new Promise<void>((resolve) => (optimizeStarted = resolve));
-      table.optimize = async (options) => {
-        optimizeStarted();
-        await gate;
-        const stats = await optimize(options);
-        events.push('optimized');
-        return stats;
-      };
       table.delete = async (predicate) => {
         events.push('deleted');
         return remove(predicate);
