@@ -82,6 +82,9 @@ describe('superviseService: graceful shutdown and liveness (real Redis)', functi
     const service: SupervisedService = { name: 'embed', worker, close: async () => void order.push('service') };
     const done = superviseService(runtime(), service, { heartbeatFile, checkEveryMs: 20, signals: ['SIGUSR2'], exit: (c) => void exits.push(c) });
     expect(worker.running).to.equal(true);
+    // The first heartbeat is written without waiting for it (service-main.ts): under load a stat right away
+    // could come first and find no file.
+    await waitFor(async () => (await stat(heartbeatFile)).isFile(), { timeoutMs: 5000 });
     const first = (await stat(heartbeatFile)).mtimeMs;
     await waitFor(async () => (await stat(heartbeatFile)).mtimeMs > first, { timeoutMs: 5000 });
     process.emit('SIGUSR2', 'SIGUSR2');
