@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { PreparedBody, RenderedPiece } from './parse-markdown.js';
 import type { ParseTask, SerialisedError } from './parse-worker.js';
 import { ErrorCode, PermanentError, RetryableError } from './shared.js';
+import { letThreadSizeItsNursery } from './thread-nursery.js';
 import { PARSE_DEFAULTS, type ParseJobOptions, type ParseOptions, type ParsedDocument, type ParsePoolOptions, type SerialisedParse } from './types.js';
 
 export type { ParseJobOptions, ParsePoolOptions } from './types.js';
@@ -35,18 +35,6 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 const MAX_STARTUP_FAILURES = 3;
-
-/**
- * V8's `--max-semi-space-size` is process-wide and, where set, overrides the young generation an isolate
- * is given in `resourceLimits`. The compute processes start with 4 MB semi-spaces (stage-children.ts: it
- * keeps their main thread small), and so a parse thread ran with a 12 MB young generation whatever
- * maxYoungGenerationSizeMb said: the 3 MB document parsed in 2.4-2.9 s instead of 1.7-2.0, its pieces'
- * trees promoted before they died. The flag is read when an isolate is created, so clearing it before
- * each thread starts leaves the main thread's nursery as it was and lets the thread's limit apply.
- */
-function letThreadSizeItsNursery(): void {
-  v8.setFlagsFromString('--max-semi-space-size=0');
-}
 
 /** Segments (of `segmentBytes`) above which a document's segments are parsed by two threads at once. */
 const SPLIT_SEGMENTS = 8;
