@@ -234,7 +234,8 @@ export async function runDirectTwoProcesses(docs: readonly BenchDoc[], redisUrl:
     child.stdin!.end(JSON.stringify({ docs: docs.slice(k * half, (k + 1) * half), warmup: warmup.slice(k * warmHalf, (k + 1) * warmHalf) }));
     return { child, ready, result };
   });
-  await Promise.all(children.map((c) => c.ready));
+  // A child that dies while warming up fails the run instead of leaving it waiting for its 'ready'.
+  await Promise.all(children.map((c) => Promise.race([c.ready, c.result.then(() => Promise.reject(new Error('a direct child ended before it was warm')))])));
   const started = performance.now();
   for (const c of children) c.child.send('go');
   const runs = await Promise.all(children.map((c) => c.result));
