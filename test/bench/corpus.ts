@@ -17,6 +17,13 @@ const WORDS = ('redis server client cluster replica primary persistence snapshot
   'value stream consumer group latency throughput configure enable disable restart failover sentinel shard slot hash set list sorted ' +
   'module script function transaction pipeline connection timeout buffer command option parameter default example output').split(' ');
 
+/**
+ * Documents every timed run takes first and does not count (JIT, the stores' first statements: a system
+ * that has run a while has paid them), and their seed.
+ */
+export const WARMUP_DOCS = 20;
+export const WARMUP_SEED = 4242;
+
 export interface BenchDoc {
   readonly name: string;
   readonly text: string;

@@ -17,15 +17,18 @@ export const COMPUTE_STAGES = ['parse', 'extract', 'embed'] as const;
  * pieces (parse-markdown.ts) 25% gave 214-219 MB and a 4.2-4.9 s parse stage, 50% 227-229 MB and 3.5-4.3 s. Embed
  * promotes the half-built vectors of a batch (the embedder yields while it works) and its heap wandered
  * to 70-120 MB for ~40 MB live: embed stage alone 175-218 MB, with 50% 187-192 (25%: 181-183, 10% slower).
- * Embed keeps V8's own nursery: the hashing embedder runs on the main thread and allocates a Map and
- * feature strings per text, and 4 MB semi-spaces made the 3 MB document's embed stage 700-715 ms
- * against 546-568 (8 MB: 632-652), for the same peak (184-196 MB).
+ * Embed's nursery is 8 MB semi-spaces: the hashing embedder runs on the main thread and allocates a Map and
+ * feature strings per text, and 4 MB made the 3 MB document's embed stage 700-715 ms against 546-568 with
+ * V8's own 16 MB (8 MB: 632-652 cold). Once a child has taken the bench's warm-up documents, V8's own
+ * nursery has grown to its full size and stays there: embed then peaked at 245-265 MB on the 3 MB
+ * document, over the 256 MB budget, and at 195-199 MB with 8 MB semi-spaces (stage 564-707 ms against
+ * 575-643, interleaved runs).
  * ENV INGEST_STAGE_NODE_FLAGS replaces them for every stage (space-separated; empty for V8's defaults).
  */
 export const STAGE_NODE_FLAGS: Readonly<Record<(typeof COMPUTE_STAGES)[number], readonly string[]>> = {
   parse: ['--max-semi-space-size=4', '--heap-growing-percent=25'],
   extract: ['--max-semi-space-size=4'],
-  embed: ['--heap-growing-percent=50'],
+  embed: ['--max-semi-space-size=8', '--heap-growing-percent=50'],
 };
 
 /** The node flags a compute child starts with (before the parent's own execArgv, so `--import tsx` and the like still apply). */
