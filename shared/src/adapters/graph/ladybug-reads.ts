@@ -58,7 +58,9 @@ export function documentReads(read: Reader): DocumentReads {
   return {
     sectionHashes: (id) => track(hashes(id).then((list) => [...list])),
     getDocument: (id) => track(documents(id).then((doc) => doc && { ...doc })),
-    counts: (id) => track(counts(id).then((c) => ({ ...c }))),
+    // `documents` comes from the document read, which verify asks for in the same tick: both callers
+    // share one statement (DataLoader hands the batch distinct ids) instead of counts running its own.
+    counts: (id) => track(Promise.all([documents(id), counts(id)]).then(([doc, c]) => ({ ...c, documents: doc ? 1 : 0 }))),
     settled: async () => void (await Promise.allSettled([...pending])),
   };
 }
@@ -84,19 +86,19 @@ async function documentsOf(run: Run, ids: readonly string[]): Promise<Map<string
 }
 
 /**
- * counts(documentId) as the GraphStore port defines it: entities = those its sections mention plus the
- * steps of the procedures they mention; edges = every edge leaving its sections plus those HAS_STEP edges
- * (each procedure's steps once, however many of its sections mention the procedure).
+ * counts(documentId) as the GraphStore port defines it, but for `documents` (documentReads takes it from
+ * the document read): entities = those its sections mention plus the steps of the procedures they
+ * mention; edges = every edge leaving its sections plus those HAS_STEP edges (each procedure's steps once,
+ * however many of its sections mention the procedure).
  */
 async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, GraphCounts>> {
-  const of = new Map<string, { documents: number; sections: number; mentions: number; sectionEdges: number; entities: Set<string>; steps: Set<string> }>();
+  const of = new Map<string, { sections: number; mentions: number; sectionEdges: number; entities: Set<string>; steps: Set<string> }>();
   const entry = (id: string) => {
     let e = of.get(id);
-    if (!e) of.set(id, (e = { documents: 0, sections: 0, mentions: 0, sectionEdges: 0, entities: new Set(), steps: new Set() }));
+    if (!e) of.set(id, (e = { sections: 0, mentions: 0, sectionEdges: 0, entities: new Set(), steps: new Set() }));
     return e;
   };
   const list = { ids: [...ids] };
-  for (const r of await run(READ.documentsById, list)) entry(str(r.id)).documents = 1;
   for (const r of await run(READ.edgesOfDocuments, list)) {
     const e = entry(str(r.documentId));
     const n = num(r.n);
@@ -113,7 +115,7 @@ async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, G
   }
   const out = new Map<string, GraphCounts>();
   for (const [id, e] of of) {
-    out.set(id, { documents: e.documents, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
+    out.set(id, { documents: 0, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
   }
   return out;
 }
