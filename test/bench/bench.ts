@@ -135,7 +135,7 @@ try {
     },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
     bench_seconds: 0,
-    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each`,
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each; LangChain.js and the direct runs run in the benchmark's own process, warm since the first warm-up`,
     docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
       pipeline_vs_direct: pipelineRate / directRate,

@@ -19,9 +19,13 @@ const WORDS = ('redis server client cluster replica primary persistence snapshot
 
 /**
  * Documents every timed run takes first and does not count (JIT, the stores' first statements: a system
- * that has run a while has paid them), and their seed.
+ * that has run a while has paid them), and their seed. V8 optimises per isolate, and every parse thread and
+ * compute process is one: a parse thread spent 8.2-9.4 ms of CPU per synthetic document after 5-25
+ * documents, 6.1-7.8 after 100 and 4.0-5.7 after 400. With 20 warm-up documents the four parse threads of
+ * two processes per stage had seen 5 each, so the runs with more processes measured mostly the JIT's
+ * warm-up. 100 is what a round can afford; it is still short of a long-running system's steady state.
  */
-export const WARMUP_DOCS = 20;
+export const WARMUP_DOCS = 100;
 export const WARMUP_SEED = 4242;
 
 export interface BenchDoc {
