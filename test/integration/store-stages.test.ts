@@ -71,6 +71,24 @@ describe('graph → vector → verify stages over real stores', function () {
     expect(await f.graph.sectionHashes(j2.documentId)).to.have.length(1);
   });
 
+  it('graph reads what the store held only for a later version, and reports what it changed', async () => {
+    const asked: number[] = [];
+    const graph = Object.create(f.graph) as typeof f.graph;
+    graph.sectionHashes = (id) => { asked.push(latestGeneration); return f.graph.sectionHashes(id); };
+    const through = async (j: StageJobData, bodies: [string, string][]) => {
+      latestGeneration = j.generation;
+      await putParsed(f, j, sectionsOf(j.documentId, bodies));
+      const e = await embedStage({ job: j, upstream: undefined }, { artifacts: f.artifacts, embedder: f.embedder, vectors: f.vectors, batchSize: 16 }, ctx());
+      return graphStage({ job: j, upstream: e }, { artifacts: f.artifacts, graph, isSuperseded: async () => false }, ctx());
+    };
+    const g1 = await through(job('cli://st/changes.md', 1), [['A', 'alpha'], ['B', 'beta']]);
+    expect(asked, 'generation 1: no read').to.deep.equal([]);
+    expect(g1.changes).to.deep.equal({ created: 2, updated: 0, deleted: 0, unchanged: 0 });
+    const g2 = await through(job('cli://st/changes.md', 2), [['A', 'alpha'], ['B', 'beta, edited'], ['C', 'gamma']]);
+    expect(asked).to.deep.equal([2]);
+    expect(g2.changes).to.deep.equal({ created: 1, updated: 1, deleted: 0, unchanged: 1 });
+  });
+
   it('a store stage that finds a newer generation stops with SUPERSEDED and writes nothing', async () => {
     const j3 = job('cli://st/doc.md', 3);
     latestGeneration = 4;

@@ -38,7 +38,11 @@ export const graphStage: StageFn<GraphDeps, GraphResult, GraphResult> = async ({
   const extracted = await deps.artifacts.getJson<ExtractedArtifact>(artifactKeys.extracted(job.jobId));
   if (!parsed || !extracted) throw new PermanentError(ErrorCode.MissingArtifact, 'the parsed or extracted artifacts of this version are gone');
 
-  const before = new Map((await deps.graph.sectionHashes(job.documentId)).map((s) => [s.id, s.contentHash]));
+  // What the store held before, for the report's changes. A first version has no earlier one (as embed and
+  // vector assume too), so the read, on this stage's own critical path in the store process, is skipped.
+  const before = job.generation > 1
+    ? new Map((await deps.graph.sectionHashes(job.documentId)).map((s) => [s.id, s.contentHash]))
+    : new Map<string, string>();
   const result = await deps.graph.writeVersion({
     document: {
       id: job.documentId, sourceUri: job.sourceUri, tag: job.tag, title: parsed.title, checksum: job.checksum,
