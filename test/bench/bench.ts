@@ -1,7 +1,7 @@
 // `npm run bench` (DESIGN §14): ratios taken in one run on this machine. Writes reports/bench/<ts>.json,
 // .md and .svg. Direct, pipeline and LangChain.js runs are interleaved, medians of 3 after a warm-up.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -204,5 +204,6 @@ try {
   process.stdout.write(`${JSON.stringify({ ratios: result.ratios, docs_per_s: result.docs_per_s, second_run: result.second_run, latency_ms: result.latency_ms, big_doc: result.big_doc, redis_commands_per_doc: result.redis_commands_per_doc, report: path.join(dir, `${stamp}.md`) }, null, 2)}\n`);
 } finally {
   await redis.stop();
+  await rm(redisDir, { recursive: true, force: true });
 }
 process.exit(0);

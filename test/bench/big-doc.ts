@@ -3,8 +3,7 @@
 // bench it first takes WARMUP_DOCS synthetic documents it does not time (a long-running system has loaded
 // and compiled its code; a fresh one pays that once). Prints {seconds, status, peak_rss_mb_store,
 // peak_rss_mb_compute, peak_rss_mb_by_process, stage_ms, warmup_docs}.
-import { readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -20,7 +19,8 @@ await flush.flushdb(); // a fresh ledger: the document is new, never SKIPPED as 
 flush.disconnect();
 const text = bigDocument(3 * 1024 * 1024);
 const silent = createLogger({ service: 'b', level: 'silent', format: 'json' });
-const config = benchConfig(await mkdtemp(path.join(tmpdir(), 'bench-big-')), redisUrl);
+const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-big-'));
+const config = benchConfig(dataDir, redisUrl);
 const system = await startEmbeddedSystem(config, 'b', silent, { computeElsewhere: true });
 const children = startStageChildren({
   count: 1, logger: silent,
@@ -52,6 +52,7 @@ const byProcess: Record<string, number> = { store: Math.round(process.resourceUs
 for (const [stage, pids] of Object.entries(children.pids())) for (const pid of pids) byProcess[`ingest-${stage}`] = await peakOf(pid);
 await children.stop();
 await system.close();
+await rm(dataDir, { recursive: true, force: true }); // ~70-80 MB of stores a run
 process.stdout.write(`${JSON.stringify({
   seconds, status, bytes: text.length, sections: state.counts.sections ?? 0, warmup_docs: WARMUP_DOCS,
   peak_rss_mb_store: byProcess.store,
