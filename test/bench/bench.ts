@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, STAGES } from '@ingest/shared';
+import { parseMarkdown } from '@ingest/parse';
 import { spawnRedis } from '../../services/cli/src/redis-server.js';
 import { redisDocsCorpus, syntheticCorpus, WARMUP_DOCS, WARMUP_SEED } from './corpus.js';
 import { runDirect, runDirectTwoProcesses, runPipeline, type RunResult } from './runners.js';
@@ -23,12 +24,29 @@ const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const lcRate = (r: LangChainRun) => r.docs / r.first.seconds;
 const lcOptions = { postgresUrl: benchPostgresUrl(), dimensions: 384 };
 
+/**
+ * The machine's speed now: ms to parse the 200 synthetic documents in this thread (median of three). This
+ * machine's CPU speed drifts by up to half within minutes, which moves every absolute figure (the 3 MB
+ * document's seconds, latencies) but not the ratios of interleaved runs; the report gives it at the start
+ * and the end so a reader can tell a slow machine from a slow build.
+ */
+function yardstickMs(docs: readonly { text: string }[]): number {
+  const times = [0, 1, 2].map(() => {
+    const t = performance.now();
+    for (const d of docs) parseMarkdown(d.text, { documentId: 'y', sourceUri: 'cli://bench/yardstick.md' });
+    return performance.now() - t;
+  });
+  return Math.round(median(times));
+}
+
 const benchStarted = performance.now();
 const redisDir = await mkdtemp(path.join(os.tmpdir(), 'bench-redis-'));
 const redis = await spawnRedis({ binary: 'redis-server', dir: redisDir, password: 'bench' });
 try {
   const synthetic = syntheticCorpus(SYNTHETIC);
   const redisDocs = process.env.BENCH_SKIP_CORPUS ? null : await redisDocsCorpus(path.join(REPO_ROOT, '../shared/corpus/redis-docs'));
+  const yardstickAtStart = yardstickMs(synthetic);
+  log(`yardstick at the start: ${yardstickAtStart} ms to parse the ${SYNTHETIC} synthetic documents in one thread`);
   log(`warm-up`);
   await runDirect(synthetic.slice(0, 30), redis.url, IN_FLIGHT);
   await runPipeline(synthetic.slice(0, 30), redis.url, undefined, 1);
@@ -125,10 +143,13 @@ try {
   const bigRss = Object.entries(big.peak_rss_mb_by_process).map(([p, mb]) => `${p} ${mb} MB`).join(', ');
   log(`3 MB document: median ${big.seconds.toFixed(2)} s of ${big.runs_seconds.join(', ')}, ${big.status}, highest peak RSS ${bigRss}`);
 
+  const yardstickAtEnd = yardstickMs(synthetic);
+  log(`yardstick at the end: ${yardstickAtEnd} ms`);
+
   const pkg = async (name: string) => (JSON.parse(await readFile(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   const result = {
     generated_at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, malloc_arena_max: process.env.MALLOC_ARENA_MAX || null },
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, malloc_arena_max: process.env.MALLOC_ARENA_MAX || null, yardstick_ms: { start: yardstickAtStart, end: yardstickAtEnd, what: `parse the ${SYNTHETIC} synthetic documents in one thread, median of 3 (lower is faster)` } },
     versions: {
       node: process.version, bullmq: await pkg('bullmq'), ladybugdb: await pkg('@ladybugdb/core'), lancedb: await pkg('@lancedb/lancedb'),
       postgres: langchain[0]?.postgresVersion ?? null, langchain_core: await pkg('@langchain/core'), langchain_textsplitters: await pkg('@langchain/textsplitters'), langchain_community: await pkg('@langchain/community'),
@@ -197,7 +218,7 @@ try {
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
     ...lcRows,
-    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}; MALLOC_ARENA_MAX ${result.machine.malloc_arena_max ?? 'unset'} (scripts/ingestctl sets 2 unless told otherwise; \`npm run bench\` does the same). ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
+    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}; MALLOC_ARENA_MAX ${result.machine.malloc_arena_max ?? 'unset'} (scripts/ingestctl sets 2 unless told otherwise; \`npm run bench\` does the same). Yardstick (${result.machine.yardstick_ms.what}): ${result.machine.yardstick_ms.start} ms at the start, ${result.machine.yardstick_ms.end} ms at the end. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
     ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '',
       'Re-added chunks on an unchanged rerun: index() runs incremental cleanup after each batch of 100 chunks, so a document whose chunks straddle a batch boundary has its later chunks deleted as stale and embedded again (langchain-ai/langchain#32612; the same loop in @langchain/core).', '']),
   ].join('\n'));
