@@ -30,7 +30,9 @@ export const str = (v: LbugValue | undefined): string => (v === null || v === un
  * all three kinds at once; reads issued meanwhile wait for the running batch and go out together.
  */
 const OPTIONS = { maxBatch: 256, maxInFlight: 1 };
-const ZERO: GraphCounts = { documents: 0, sections: 0, entities: 0, mentions: 0, edges: 0 };
+/** What countsOf reads; `documents` comes from the document read (documentReads). */
+type SectionCounts = Omit<GraphCounts, 'documents'>;
+const ZERO: SectionCounts = { sections: 0, entities: 0, mentions: 0, edges: 0 };
 
 export interface DocumentReads {
   sectionHashes(documentId: string): Promise<SectionHash[]>;
@@ -86,12 +88,11 @@ async function documentsOf(run: Run, ids: readonly string[]): Promise<Map<string
 }
 
 /**
- * counts(documentId) as the GraphStore port defines it, but for `documents` (documentReads takes it from
- * the document read): entities = those its sections mention plus the steps of the procedures they
- * mention; edges = every edge leaving its sections plus those HAS_STEP edges (each procedure's steps once,
+ * counts(documentId) as the GraphStore port defines it, but for `documents` (SectionCounts): entities =
+ * those its sections mention plus the steps of the procedures they mention; edges = every edge leaving its sections plus those HAS_STEP edges (each procedure's steps once,
  * however many of its sections mention the procedure).
  */
-async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, GraphCounts>> {
+async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, SectionCounts>> {
   const of = new Map<string, { sections: number; mentions: number; sectionEdges: number; entities: Set<string>; steps: Set<string> }>();
   const entry = (id: string) => {
     let e = of.get(id);
@@ -113,9 +114,9 @@ async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, G
     e.entities.add(str(r.stepId));
     e.steps.add(`${str(r.id)}\u0000${str(r.stepId)}`);
   }
-  const out = new Map<string, GraphCounts>();
+  const out = new Map<string, SectionCounts>();
   for (const [id, e] of of) {
-    out.set(id, { documents: 0, sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
+    out.set(id, { sections: e.sections, entities: e.entities.size, mentions: e.mentions, edges: e.sectionEdges + e.steps.size });
   }
   return out;
 }
