@@ -89,8 +89,9 @@ async function documentsOf(run: Run, ids: readonly string[]): Promise<Map<string
 
 /**
  * counts(documentId) as the GraphStore port defines it, but for `documents` (SectionCounts): entities =
- * those its sections mention plus the steps of the procedures they mention; edges = every edge leaving its sections plus those HAS_STEP edges (each procedure's steps once,
- * however many of its sections mention the procedure).
+ * those its sections mention plus the steps of the procedures they mention; edges = every edge leaving
+ * its sections plus those HAS_STEP edges (each procedure's steps once, however many of its sections
+ * mention the procedure).
  */
 async function countsOf(run: Run, ids: readonly string[]): Promise<Map<string, SectionCounts>> {
   const of = new Map<string, { sections: number; mentions: number; sectionEdges: number; entities: Set<string>; steps: Set<string> }>();
