@@ -12,7 +12,7 @@ import { embedStage } from '@ingest/embed';
 import { graphStage } from '@ingest/graph';
 import { vectorStage } from '@ingest/vector';
 import { verifyStage } from '@ingest/verify';
-import { LadybugGraphStore } from '../../shared/src/adapters/graph/ladybug-graph-store.js';
+import { LadybugThreadGraphStore } from '../../shared/src/adapters/graph/ladybug-thread.js';
 import { LanceVectorStore } from '../../shared/src/adapters/vector/lancedb-vector-store.js';
 import { HashEmbedder } from '../../shared/src/adapters/embedder/hash-embedder.js';
 import { startEmbeddedSystem } from '../../services/cli/src/embedded.js';
@@ -88,7 +88,7 @@ export async function runDirect(
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   const artifacts = new TieredArtifactStore(redis, config.dataDir, config.artifacts.redisMaxBytes, 3600);
-  const graph = await LadybugGraphStore.open(path.join(dir, 'g'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1048576 });
+  const graph = await LadybugThreadGraphStore.open(path.join(dir, 'g'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1048576 });
   const vectors = await LanceVectorStore.open(path.join(dir, 'v'), config.embedder.dimensions);
   const embedder = new HashEmbedder({ dimensions: config.embedder.dimensions });
   const pool = new ParsePool({ size: config.parse.workerThreads, timeoutMs: config.parse.timeoutMs, maxOldGenerationSizeMb: config.parse.maxOldGenerationSizeMb });

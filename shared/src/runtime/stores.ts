@@ -17,8 +17,9 @@ const missing = (variable: string, what: string): Error => new Error(`CONFIG: ${
 export async function openGraphStore(config: AppConfig): Promise<GraphStore> {
   switch (config.graph.kind) {
     case 'ladybug': {
-      const { LadybugGraphStore } = await import('../adapters/graph/ladybug-graph-store.js');
-      return LadybugGraphStore.open(path.join(config.dataDir, 'graph'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1024 * 1024 });
+      // In a worker thread of its own: LadybugDB's binding converts values on the calling thread (ladybug-thread.ts).
+      const { LadybugThreadGraphStore } = await import('../adapters/graph/ladybug-thread.js');
+      return LadybugThreadGraphStore.open(path.join(config.dataDir, 'graph'), { bufferPoolBytes: config.graph.ladybugBufferPoolMb * 1024 * 1024 });
     }
     case 'neo4j': {
       const { Neo4jGraphStore } = await import('../adapters/graph/neo4j-graph-store.js');

@@ -20,6 +20,7 @@ import { ErrorCode, PermanentError } from '../../errors/errors.js';
 import type { DocumentGraph, GraphCounts, GraphStore, GraphWriteResult, StoredDocument, StoredSection } from '../../ports/graph-store.js';
 import { edgesOfRows, entityIdsOf, entityOfRow, sectionOfRow, toStoredDocument } from './document-graph.js';
 import { SingleWriter } from '../../util/single-writer.js';
+import { claimDatabaseFile, releaseDatabaseFile } from './ladybug-files.js';
 import {
   checkVersion, completionsToWrite, entityWrites, mergeRows, partitionByStored, REFUSED, splitBySectionCount, winnersByDocument,
   type CheckedVersion, type Completion, type EntityRow, type SectionRow,
@@ -47,15 +48,11 @@ interface Removal {
   readonly keep: string[];
 }
 
-/** Database file inside the store's directory. */
-export const LADYBUG_GRAPH_FILE = 'graph.lbug';
 const DEFAULT_MAX_DB_BYTES = 2 ** 38;
 /** New sections of one document from which they are created a column at a time (createSections). */
 const COLUMNS_FROM_SECTIONS = 64;
 /** Connections for reads beside the writer's: two cores here, and reads are short. */
 const READ_CONNECTIONS = 2;
-/** One store per database file per process: a second connection would be a second writer. */
-const openFiles = new Set<string>();
 
 const closedError = (): Error => new Error('STORE_CLOSED: the graph store is closed');
 const toStoredSection = (r: Row): StoredSection => ({
@@ -85,20 +82,16 @@ export class LadybugGraphStore implements GraphStore {
 
   /** Opens (creating if needed) the store in `dir` and creates the schema idempotently. */
   static async open(dir: string, options: LadybugGraphStoreOptions = {}): Promise<LadybugGraphStore> {
-    const file = path.join(path.resolve(dir), LADYBUG_GRAPH_FILE);
-    if (openFiles.has(file)) {
-      throw new PermanentError(ErrorCode.StoreUnavailable, `LadybugDB ${file} is already open in this process`);
-    }
-    mkdirSync(path.dirname(file), { recursive: true });
-    openFiles.add(file);
+    const file = claimDatabaseFile(dir);
     let db: Database | undefined;
     try {
+      mkdirSync(path.dirname(file), { recursive: true });
       db = new lbug.Database(file, options.bufferPoolBytes ?? 0, true, false, options.maxDbBytes ?? DEFAULT_MAX_DB_BYTES);
       const store = new LadybugGraphStore(db, file, options.maxBatchRows ?? 2000);
       for (const ddl of SCHEMA) await store.session.query(ddl);
       return store;
     } catch (error) {
-      openFiles.delete(file);
+      releaseDatabaseFile(file);
       await db?.close().catch(() => undefined);
       throw storeError(error, ErrorCode.StoreUnavailable);
     }
@@ -223,7 +216,7 @@ export class LadybugGraphStore implements GraphStore {
       await this.readers.close();
       await this.session.close();
       await this.db.close().catch(() => undefined);
-      openFiles.delete(this.file);
+      releaseDatabaseFile(this.file);
     }
   }
 
