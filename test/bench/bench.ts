@@ -218,7 +218,7 @@ try {
     `| scaling efficiency ((c)÷(b)) ÷ (direct×2 ÷ direct) | **${result.ratios.scaling_efficiency.toFixed(2)}** (target ≥ 0.9) |`,
     `| docs/s: direct×2 processes / pipeline 2 per stage / pipeline in one process | ${direct2Rate.toFixed(1)} / ${pipeline2Rate.toFixed(1)} / ${inProcessRate.toFixed(1)} |`,
     ...lcRows,
-    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}; MALLOC_ARENA_MAX ${result.machine.malloc_arena_max ?? 'unset'} (scripts/ingestctl sets 2 unless told otherwise; \`npm run bench\` does the same). Yardstick (${result.machine.yardstick_ms.what}): ${result.machine.yardstick_ms.start} ms at the start, ${result.machine.yardstick_ms.end} ms at the end. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
+    '', `Machine: ${result.machine.cpus} × ${result.machine.cpu_model}, ${result.machine.memory_gb} GB; Node ${process.version}; MALLOC_ARENA_MAX ${result.machine.malloc_arena_max ?? 'unset'} (scripts/ingestctl sets 3 unless told otherwise; \`npm run bench\` does the same). Yardstick (${result.machine.yardstick_ms.what}): ${result.machine.yardstick_ms.start} ms at the start, ${result.machine.yardstick_ms.end} ms at the end. ${result.method}. The whole benchmark took ${result.bench_seconds} s.`, '',
     ...(lcUnavailable ? [] : [`LangChain.js baseline: ${lc.setup}.`, '',
       'Re-added chunks on an unchanged rerun: index() runs incremental cleanup after each batch of 100 chunks, so a document whose chunks straddle a batch boundary has its later chunks deleted as stale and embedded again (langchain-ai/langchain#32612; the same loop in @langchain/core).', '']),
   ].join('\n'));
