@@ -40,9 +40,11 @@ export function serveMethods(port: MessagePort, target: object): void {
       fail(new PermanentError(ErrorCode.Internal, `no method ${request.method} in the store thread`));
       return;
     }
+    // A result that cannot be cloned fails its call (the catch), never the thread as an unhandled rejection.
     Promise.resolve()
       .then(() => (method as (...args: unknown[]) => unknown).apply(target, request.args))
-      .then(reply, fail);
+      .then(reply, fail)
+      .catch(fail);
   });
 }
 
@@ -58,13 +60,14 @@ export class ThreadClient {
 
   constructor(
     private readonly worker: Worker,
-    private readonly onExit: (code: number) => Error,
+    private readonly onExit: (code: number, cause: string | undefined) => Error,
   ) {
+    let cause: string | undefined;
     worker.unref();
     worker.on('message', (reply: Reply) => this.settle(reply));
-    worker.on('error', () => undefined); // the 'exit' that follows fails the calls
+    worker.on('error', (error) => { cause = error.message; }); // the 'exit' that follows fails the calls
     worker.on('exit', (code) => {
-      this.exited = this.onExit(code);
+      this.exited = this.onExit(code, cause);
       for (const call of this.pending.values()) call.reject(this.exited);
       this.pending.clear();
     });
@@ -74,9 +77,15 @@ export class ThreadClient {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      try {
+        this.worker.postMessage({ id, method, args } satisfies Request);
+      } catch (error) {
+        // Arguments that cannot be cloned (a function, a class instance's private state) are a bug of the caller.
+        reject(new PermanentError(ErrorCode.PayloadInvalid, `${method}: arguments cannot cross to the store thread: ${(error as Error).message}`));
+        return;
+      }
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, method, args } satisfies Request);
     });
   }
 

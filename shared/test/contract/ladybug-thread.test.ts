@@ -104,6 +104,8 @@ describe('ThreadClient: a thread that dies', function () {
       { eval: true },
     );
     const client = new ThreadClient(worker, (code) => new RetryableError('STORE_UNAVAILABLE', `thread exited with ${code}`));
+    const uncloneable = await client.call('ping', [() => 1]).then(() => null, (e: unknown) => e);
+    expect((uncloneable as PermanentError).code, 'arguments that cannot be cloned fail their call').to.equal('PAYLOAD_INVALID');
     expect(await client.call('ping', [])).to.equal('pong');
     const outstanding = await client.call('die', []).then(() => null, (e: unknown) => e);
     expect(outstanding).to.be.instanceOf(RetryableError);

@@ -36,7 +36,8 @@ let host: ThreadClient | null = null;
 function hostThread(): ThreadClient {
   if (host?.alive) return host;
   const worker = new Worker(WORKER_URL, { name: 'ladybug' });
-  host = new ThreadClient(worker, (code) => new RetryableError(ErrorCode.StoreUnavailable, `the LadybugDB thread exited with ${code}`));
+  host = new ThreadClient(worker, (code, cause) =>
+    new RetryableError(ErrorCode.StoreUnavailable, `the LadybugDB thread exited with ${code}${cause ? `: ${cause}` : ''}`));
   return host;
 }
 
@@ -62,6 +63,7 @@ export class LadybugThreadGraphStore implements GraphStore {
       throw error;
     }
   }
+
   writeVersion(version: GraphDocumentVersion): Promise<GraphWriteResult> {
     return this.call('writeVersion', version);
   }
@@ -105,7 +107,7 @@ export class LadybugThreadGraphStore implements GraphStore {
     return this.call('mentionsOf', sectionId);
   }
 
-  /** Waits for queued work (the store's own close), then ends the thread. Idempotent. */
+  /** Waits for queued work (the store's own close in the thread, which stays for other stores). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
