@@ -25,9 +25,11 @@ serveMethods(parentPort!, {
     return handle;
   },
   invoke(handle: number, method: string, args: unknown[]): unknown {
-    const fn = (storeOf(handle) as unknown as Record<string, unknown>)[method];
+    const store = storeOf(handle);
+    const fn = (store as unknown as Record<string, unknown>)[method];
+    // close goes through close(handle), which also forgets the handle.
     if (method === 'close' || typeof fn !== 'function') throw new PermanentError(ErrorCode.Internal, `graph store method ${method} cannot be called`);
-    return (fn as (...a: unknown[]) => unknown).apply(storeOf(handle), args);
+    return (fn as (...a: unknown[]) => unknown).apply(store, args);
   },
   async close(handle: number): Promise<void> {
     const store = stores.get(handle);
