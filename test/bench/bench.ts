@@ -9,10 +9,10 @@ import { REPO_ROOT, STAGES } from '@ingest/shared';
 import { parseMarkdown } from '@ingest/parse';
 import { spawnRedis } from '../../services/cli/src/redis-server.js';
 import { redisDocsCorpus, syntheticCorpus, WARMUP_DOCS, WARMUP_SEED } from './corpus.js';
-import { runDirect, runDirectTwoProcesses, runPipeline, type RunResult } from './runners.js';
+import type { RunResult } from './runners.js';
+import { inChild, runDirectTwoProcesses } from './isolated.js';
 import { barChartSvg } from './chart.js';
-import { benchPostgresUrl, runLangChain, type LangChainRun } from './langchain.js';
-import { runPipelineRerun } from './rerun.js';
+import { benchPostgresUrl, type LangChainRun } from './langchain.js';
 
 const IN_FLIGHT = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -48,10 +48,12 @@ try {
   const yardstickAtStart = yardstickMs(synthetic);
   log(`yardstick at the start: ${yardstickAtStart} ms to parse the ${SYNTHETIC} synthetic documents in one thread`);
   log(`warm-up`);
-  await runDirect(synthetic.slice(0, 30), redis.url, IN_FLIGHT);
-  await runPipeline(synthetic.slice(0, 30), redis.url, undefined, 1);
+  // Every run below is a process of its own with its own warm-up documents; this first pass only brings
+  // the modules and the stores' libraries into the page cache.
+  await inChild.direct(synthetic.slice(0, 30), redis.url, IN_FLIGHT, []);
+  await inChild.pipeline(synthetic.slice(0, 30), redis.url, undefined, 1, []);
   // The LangChain baseline needs the PostgreSQL its record manager lives in; without one it is reported as not measured.
-  const lcUnavailable = await runLangChain(synthetic.slice(0, 30), lcOptions).then(() => null, (e: Error) => `LangChain baseline not run: ${e.message} (PostgreSQL at ${lcOptions.postgresUrl.replace(/\/\/[^@]*@/, '//')}; set BENCH_POSTGRES_URL)`);
+  const lcUnavailable = await inChild.langchain(synthetic.slice(0, 30), lcOptions, []).then(() => null, (e: Error) => `LangChain baseline not run: ${e.message} (PostgreSQL at ${lcOptions.postgresUrl.replace(/\/\/[^@]*@/, '//')}; set BENCH_POSTGRES_URL)`);
   if (lcUnavailable) log(lcUnavailable);
 
   const direct: RunResult[] = [];
@@ -65,12 +67,12 @@ try {
   // per stage paid twice the cold start of one, and throughput rounds measured start-up as much as ingestion.
   const warmup = syntheticCorpus(WARMUP_DOCS, WARMUP_SEED);
   for (let i = 0; i < ROUNDS; i++) {
-    direct.push(await runDirect(synthetic, redis.url, IN_FLIGHT, warmup));
-    pipeline.push(await runPipeline(synthetic, redis.url, undefined, 1, warmup));
-    pipeline2.push(await runPipeline(synthetic, redis.url, undefined, 2, warmup));
+    direct.push(await inChild.direct(synthetic, redis.url, IN_FLIGHT, warmup));
+    pipeline.push(await inChild.pipeline(synthetic, redis.url, undefined, 1, warmup));
+    pipeline2.push(await inChild.pipeline(synthetic, redis.url, undefined, 2, warmup));
     direct2.push(await runDirectTwoProcesses(synthetic, redis.url, IN_FLIGHT, warmup));
-    inProcess.push(await runPipeline(synthetic, redis.url, undefined, 0, warmup));
-    if (!lcUnavailable) langchain.push(await runLangChain(synthetic, lcOptions));
+    inProcess.push(await inChild.pipeline(synthetic, redis.url, undefined, 0, warmup));
+    if (!lcUnavailable) langchain.push(await inChild.langchain(synthetic, lcOptions, warmup));
     log(`round ${i + 1}: direct ${rate(direct.at(-1)!).toFixed(1)}, pipeline(1/stage) ${rate(pipeline.at(-1)!).toFixed(1)}, pipeline(2/stage) ${rate(pipeline2.at(-1)!).toFixed(1)}, direct×2 processes ${rate(direct2.at(-1)!).toFixed(1)}, pipeline in one process ${rate(inProcess.at(-1)!).toFixed(1)}, LangChain index() ${langchain.length ? lcRate(langchain.at(-1)!).toFixed(1) : '-'} docs/s`);
   }
   const directRate = median(direct.map(rate));
@@ -86,9 +88,9 @@ try {
     const d: RunResult[] = [];
     const p: RunResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      d.push(await runDirect(redisDocs, redis.url, IN_FLIGHT, warmup));
-      p.push(await runPipeline(redisDocs, redis.url, undefined, 1, warmup));
-      if (!lcUnavailable) lcRedisDocs.push(await runLangChain(redisDocs, lcOptions));
+      d.push(await inChild.direct(redisDocs, redis.url, IN_FLIGHT, warmup));
+      p.push(await inChild.pipeline(redisDocs, redis.url, undefined, 1, warmup));
+      if (!lcUnavailable) lcRedisDocs.push(await inChild.langchain(redisDocs, lcOptions, warmup));
       log(`redis-docs round ${i + 1}: direct ${rate(d.at(-1)!).toFixed(1)}, pipeline ${rate(p.at(-1)!).toFixed(1)}, LangChain index() ${lcRedisDocs.length ? lcRate(lcRedisDocs.at(-1)!).toFixed(1) : '-'} docs/s`);
     }
     corpus = { docs: redisDocs.length, direct_docs_per_s: median(d.map(rate)), pipeline_docs_per_s: median(p.map(rate)), langchain_docs_per_s: lcRedisDocs.length ? median(lcRedisDocs.map(lcRate)) : null };
@@ -98,7 +100,7 @@ try {
   // The second-run case: everything again, unchanged. The pipeline answers SKIPPED at admission;
   // index() re-hashes every chunk and asks the record manager. The pipeline side needs a cold pass
   // first (on the embedded default), so it runs on the synthetic corpus, where that pass is short.
-  const pipelineRerun = await runPipelineRerun(synthetic, redis.url);
+  const pipelineRerun = await inChild.rerun(synthetic, redis.url);
   const lcSecond = (runs: LangChainRun[]) => (runs.length ? {
     seconds: median(runs.map((r) => r.rerun.seconds)), chunks: runs[0]!.rerun.chunks,
     skipped: median(runs.map((r) => r.rerun.result.numSkipped)), re_added: median(runs.map((r) => r.rerun.result.numAdded)),
@@ -113,7 +115,7 @@ try {
 
   // After a warm-up of WARMUP_DOCS documents through the same system (not counted; the first documents after a
   // start pay one-time costs), as the throughput runs measure after theirs; the cold figure is reported too.
-  const open = await runPipeline(synthetic, redis.url, pipeline2Rate / 2, 2, warmup);
+  const open = await inChild.pipeline(synthetic, redis.url, pipeline2Rate / 2, 2, warmup);
   const cold = [...open.warmupLatenciesMs, ...open.latenciesMs];
   log(`open loop at ${(pipeline2Rate / 2).toFixed(1)} docs/s: p50 ${pct(open.latenciesMs, 50)} ms, p95 ${pct(open.latenciesMs, 95)} ms after ${WARMUP_DOCS} warm-up documents; from a cold start p50 ${pct(cold, 50)}, p95 ${pct(cold, 95)} ms`);
   log(`open loop, mean ms per stage (wait/run), slowest tenth: ${STAGES.map((s) => `${s} ${open.stages?.slowest_tenth.wait_ms[s]}/${open.stages?.slowest_tenth.run_ms[s]}`).join(', ')}`);
@@ -156,7 +158,7 @@ try {
     },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
     bench_seconds: 0,
-    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each; LangChain.js and the direct runs run in the benchmark's own process, warm since the first warm-up`,
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each; every run (LangChain.js too, after its own warm-up run) in a fresh process of its own, the benchmark's process only starting them and collecting results`,
     docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
       pipeline_vs_direct: pipelineRate / directRate,

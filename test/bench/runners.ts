@@ -212,34 +212,3 @@ export async function waitForWorkers(connection: Redis | string, count: number):
     if (typeof connection === 'string') redis.disconnect();
   }
 }
-
-/**
- * Two direct runs at once in two processes (the denominator of scaling efficiency), each on half the corpus,
- * each after half the warm-up documents. The clock starts when both are warm (each waits for the other
- * before its timed part), as the pipeline's starts after its processes are up and warm: before, it also
- * counted two processes loading their modules, ~15 % of a round, which made the denominator smaller.
- */
-export async function runDirectTwoProcesses(docs: readonly BenchDoc[], redisUrl: string, inFlight: number, warmup: readonly BenchDoc[] = []): Promise<RunResult> {
-  const { spawn } = await import('node:child_process');
-  const half = Math.ceil(docs.length / 2);
-  const warmHalf = Math.ceil(warmup.length / 2);
-  const children = [0, 1].map((k) => {
-    const child = spawn(process.execPath, [...process.execArgv, new URL('./direct-child.ts', import.meta.url).pathname, redisUrl.replace(/\/\d*$/, '') + `/${k + 1}`, String(inFlight)],
-      { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
-    const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
-    const stdout: Buffer[] = [];
-    child.stdout!.on('data', (c: Buffer) => stdout.push(c));
-    const result = new Promise<RunResult>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')) as RunResult) : reject(new Error(`direct child exited with ${code}`))));
-    });
-    child.stdin!.end(JSON.stringify({ docs: docs.slice(k * half, (k + 1) * half), warmup: warmup.slice(k * warmHalf, (k + 1) * warmHalf) }));
-    return { child, ready, result };
-  });
-  // A child that dies while warming up fails the run instead of leaving it waiting for its 'ready'.
-  await Promise.all(children.map((c) => Promise.race([c.ready, c.result.then(() => Promise.reject(new Error('a direct child ended before it was warm')))])));
-  const started = performance.now();
-  for (const c of children) c.child.send('go');
-  const runs = await Promise.all(children.map((c) => c.result));
-  return { seconds: (performance.now() - started) / 1000, docs: docs.length, done: runs.reduce((a, r) => a + r.done, 0), redisCommands: 0, latenciesMs: [] };
-}
