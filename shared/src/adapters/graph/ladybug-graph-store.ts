@@ -269,8 +269,12 @@ export class LadybugGraphStore implements GraphStore {
       const rows = mergeRows(applicable, new Set(stored.keys()));
       // Replace: first the steps of procedures these sections mention, then every outgoing edge. Procedures
       // are looked up by id too: one left behind by a deleted document keeps its steps until the janitor.
+      // Only stored ones can have steps, and the entity read tells which: a new document's procedures are
+      // new (their ids are scoped to its sections), so its write no longer runs a DELETE per procedure
+      // batch (4.3 ms each, ~8 % of the writer's time on the synthetic corpus).
+      const storedEntities = await this.storedEntities([...rows.entities.map((e) => e.id), ...rows.procedureIds]);
       await this.session.runList(WRITE.deleteStepsOfMentionedProcedures, 'ids', rows.replacedSectionIds);
-      await this.session.runList(WRITE.deleteStepsOfProcedures, 'ids', rows.procedureIds);
+      await this.session.runList(WRITE.deleteStepsOfProcedures, 'ids', rows.procedureIds.filter((id) => storedEntities.has(id)));
       await this.session.runList(WRITE.deleteOutgoing, 'ids', rows.replacedSectionIds);
       await this.session.runList(WRITE.deleteIncomingParent, 'ids', rows.replacedSectionIds);
       const documents = partitionByStored(rows.documents, new Set(stored.keys()));
@@ -280,7 +284,7 @@ export class LadybugGraphStore implements GraphStore {
       const sections = partitionByStored(rows.sectionsOfStoredDocuments, new Set(storedSectionIds.map((r) => str(r.id))));
       await this.session.runList(WRITE.updateSections, 'rows', sections.stored);
       await this.createSections([...sections.fresh, ...rows.createdSections]);
-      await this.writeEntities(rows.entities);
+      await this.writeEntities(rows.entities, storedEntities);
       await this.session.runList(WRITE.createNextChunk, 'rows', rows.nextChunks);
       await this.session.runList(WRITE.createSubsection, 'rows', rows.subsections);
       await this.session.runList(WRITE.createMentions, 'rows', rows.mentions);
@@ -304,12 +308,17 @@ export class LadybugGraphStore implements GraphStore {
     await this.session.runList(WRITE.createSections, 'rows', small);
   }
 
-  /** Creates the entities not stored yet and rewrites stored ones only where kind or name changed (entityWrites). */
-  private async writeEntities(entities: readonly EntityRow[]): Promise<void> {
+  /** Entities of these ids that are stored, with their kind and name. */
+  private async storedEntities(ids: readonly string[]): Promise<Map<string, { kind: string; name: string }>> {
     const stored = new Map<string, { kind: string; name: string }>();
-    for (const r of await this.session.runList(WRITE.storedEntities, 'ids', entities.map((e) => e.id))) {
+    for (const r of await this.session.runList(WRITE.storedEntities, 'ids', [...new Set(ids)])) {
       stored.set(str(r.id), { kind: str(r.kind), name: str(r.name) });
     }
+    return stored;
+  }
+
+  /** Creates the entities not stored yet and rewrites stored ones only where kind or name changed (entityWrites). */
+  private async writeEntities(entities: readonly EntityRow[], stored: ReadonlyMap<string, { kind: string; name: string }>): Promise<void> {
     const { create, update } = entityWrites(entities, stored);
     await this.session.runColumns(WRITE.createEntities, create);
     await this.session.runList(WRITE.updateEntities, 'rows', update);
