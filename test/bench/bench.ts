@@ -80,8 +80,15 @@ try {
   const pipeline2Rate = median(pipeline2.map(rate));
   const direct2Rate = median(direct2.map(rate));
   const inProcessRate = median(inProcess.map(rate));
+  // Ratios are taken per round, between runs minutes apart at most, then their median: this machine's
+  // speed drifts by up to a third within minutes (the yardstick), and a ratio of medians can pair a
+  // run from a fast minute with one from a slow minute.
+  const perRound = (ratio: (i: number) => number) => median(Array.from({ length: ROUNDS }, (_, i) => ratio(i)));
+  const pipelineVsDirect = perRound((i) => rate(pipeline[i]!) / rate(direct[i]!));
+  const scalingEfficiency = perRound((i) => (rate(pipeline2[i]!) / rate(pipeline[i]!)) / (rate(direct2[i]!) / rate(direct[i]!)));
+  const pipelineVsLangchainSynthetic = langchain.length ? perRound((i) => rate(pipeline[i]!) / lcRate(langchain[i]!)) : null;
 
-  let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number; langchain_docs_per_s: number | null } | null = null;
+  let corpus: { docs: number; direct_docs_per_s: number; pipeline_docs_per_s: number; langchain_docs_per_s: number | null; pipeline_vs_langchain: number | null } | null = null;
   const lcRedisDocs: LangChainRun[] = [];
   if (redisDocs) {
     // Interleaved rounds here too: the peer ratio is headlined on this corpus.
@@ -93,7 +100,8 @@ try {
       if (!lcUnavailable) lcRedisDocs.push(await inChild.langchain(redisDocs, lcOptions, warmup));
       log(`redis-docs round ${i + 1}: direct ${rate(d.at(-1)!).toFixed(1)}, pipeline ${rate(p.at(-1)!).toFixed(1)}, LangChain index() ${lcRedisDocs.length ? lcRate(lcRedisDocs.at(-1)!).toFixed(1) : '-'} docs/s`);
     }
-    corpus = { docs: redisDocs.length, direct_docs_per_s: median(d.map(rate)), pipeline_docs_per_s: median(p.map(rate)), langchain_docs_per_s: lcRedisDocs.length ? median(lcRedisDocs.map(lcRate)) : null };
+    corpus = { docs: redisDocs.length, direct_docs_per_s: median(d.map(rate)), pipeline_docs_per_s: median(p.map(rate)), langchain_docs_per_s: lcRedisDocs.length ? median(lcRedisDocs.map(lcRate)) : null,
+      pipeline_vs_langchain: lcRedisDocs.length ? perRound((i) => rate(p[i]!) / lcRate(lcRedisDocs[i]!)) : null };
   }
   const langchainRate = langchain.length ? median(langchain.map(lcRate)) : null;
 
@@ -158,15 +166,15 @@ try {
     },
     corpus: { synthetic: { docs: SYNTHETIC, bytes_per_doc: Math.round(synthetic.reduce((a, d) => a + d.text.length, 0) / SYNTHETIC), seed: 42 }, redis_docs: corpus },
     bench_seconds: 0,
-    method: `${ROUNDS} interleaved rounds after a warm-up, medians; every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each; every run (LangChain.js too, after its own warm-up run) in a fresh process of its own, the benchmark's process only starting them and collecting results`,
+    method: `${ROUNDS} interleaved rounds after a warm-up, medians (a ratio: the median of its per-round ratios); every run (direct, pipeline, each direct process) first takes ${WARMUP_DOCS} warm-up documents it does not count; ${IN_FLIGHT} documents in flight per direct process; pipeline = \`up --processes\`: store stages in one process, parse/extract/embed in 1 (b) or 2 (c) child processes each; every run (LangChain.js too, after its own warm-up run) in a fresh process of its own, the benchmark's process only starting them and collecting results`,
     docs_per_s: { direct: directRate, direct_two_processes: direct2Rate, pipeline: pipelineRate, pipeline_two_per_stage: pipeline2Rate, pipeline_one_process: inProcessRate, langchain: langchainRate },
     ratios: {
-      pipeline_vs_direct: pipelineRate / directRate,
+      pipeline_vs_direct: pipelineVsDirect,
       // Headlined on redis-docs (real Markdown); the synthetic figure alongside.
-      pipeline_vs_langchain: corpus?.langchain_docs_per_s ? corpus.pipeline_docs_per_s / corpus.langchain_docs_per_s : langchainRate ? pipelineRate / langchainRate : null,
-      pipeline_vs_langchain_corpus: corpus?.langchain_docs_per_s ? 'redis-docs' : 'synthetic',
-      pipeline_vs_langchain_synthetic: langchainRate ? pipelineRate / langchainRate : null,
-      scaling_efficiency: (pipeline2Rate / pipelineRate) / (direct2Rate / directRate),
+      pipeline_vs_langchain: corpus?.pipeline_vs_langchain ?? pipelineVsLangchainSynthetic,
+      pipeline_vs_langchain_corpus: corpus?.pipeline_vs_langchain ? 'redis-docs' : 'synthetic',
+      pipeline_vs_langchain_synthetic: pipelineVsLangchainSynthetic,
+      scaling_efficiency: scalingEfficiency,
     },
     not_measured: lcUnavailable ? { pipeline_vs_langchain: lcUnavailable } : {},
     langchain: {
@@ -202,7 +210,7 @@ try {
   ]);
   const lc = result.langchain;
   const lcRows = lcUnavailable ? [`| pipeline ÷ LangChain.js | not measured: ${lcUnavailable} |`] : [
-    `| pipeline ÷ LangChain.js index() (redis-docs / synthetic) | **${corpus?.langchain_docs_per_s ? (corpus.pipeline_docs_per_s / corpus.langchain_docs_per_s).toFixed(3) : '-'}** / **${result.ratios.pipeline_vs_langchain_synthetic!.toFixed(3)}** (research R2: floor ≥ 0.12, target ≥ 0.40 with a hashing embedder) |`,
+    `| pipeline ÷ LangChain.js index() (redis-docs / synthetic) | **${corpus?.pipeline_vs_langchain?.toFixed(3) ?? '-'}** / **${result.ratios.pipeline_vs_langchain_synthetic!.toFixed(3)}** (research R2: floor ≥ 0.12, target ≥ 0.40 with a hashing embedder) |`,
     `| docs/s LangChain.js index() (synthetic / redis-docs) | ${langchainRate!.toFixed(1)} / ${corpus?.langchain_docs_per_s?.toFixed(1) ?? '-'}; chunks per doc ${lc.chunks_per_doc.synthetic?.toFixed(1)} / ${lc.chunks_per_doc.redis_docs?.toFixed(1) ?? '-'} |`,
     `| second run, nothing changed (synthetic, ${secondRun.docs} docs) | pipeline ${secondRun.pipeline.seconds.toFixed(2)} s (${secondRun.pipeline.skipped} SKIPPED at admission); LangChain index() ${secondRun.langchain!.seconds.toFixed(2)} s (${secondRun.langchain!.skipped} of ${secondRun.langchain!.chunks} chunks skipped, ${secondRun.langchain!.re_added} deleted and re-added) |`,
     ...(secondRun.langchain_redis_docs ? [`| LangChain index() second run on redis-docs | ${secondRun.langchain_redis_docs.seconds.toFixed(2)} s (${secondRun.langchain_redis_docs.skipped} of ${secondRun.langchain_redis_docs.chunks} chunks skipped, ${secondRun.langchain_redis_docs.re_added} deleted and re-added) |`] : []),
