@@ -21,12 +21,18 @@ export type PipelineRun = Awaited<ReturnType<typeof runPipeline>>;
 interface Child<T> { readonly ready: Promise<void>; readonly result: Promise<T>; go(): void }
 
 function startChild<T>(request: RunRequest): Child<T> {
-  const child = spawn(process.execPath, [...process.execArgv, new URL('./run-child.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...process.execArgv, new URL('./run-child.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
   const stdout: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => stdout.push(c));
+  // What a failing run said last goes into its error, not onto the benchmark's own output.
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4000); });
   const result = new Promise<T>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')) as T) : reject(new Error(`${request.mode} run exited with ${code}`))));
+    child.once('close', (code) => {
+      if (code === 0) resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')) as T);
+      else reject(new Error(`${request.mode} run exited with ${code}: ${lastError(stderr)}`));
+    });
   });
   // A child that dies while warming up fails the run instead of leaving it waiting for its 'ready'.
   const ready = Promise.race([
@@ -36,6 +42,12 @@ function startChild<T>(request: RunRequest): Child<T> {
   ready.catch(() => undefined);
   child.stdin!.end(JSON.stringify(request));
   return { ready, result, go: () => child.send('go') };
+}
+
+/** The line naming the error in a Node stack dump, else the last non-empty line. */
+function lastError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
 export const inChild = {
