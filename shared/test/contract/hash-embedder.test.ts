@@ -1,4 +1,5 @@
 /** The hashing embedder: the Embedder contract, plus its own tokenisation and weighting. */
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { fnv1a32, HashEmbedder, tokenise } from '../../src/adapters/embedder/hash-embedder.js';
 import { cosine, embedderContract } from './embedder.contract.js';
@@ -76,6 +77,16 @@ describe('HashEmbedder', function () {
     expect(embedder.embedOne('redis')).to.deep.equal(new HashEmbedder().embedOne('redis'));
     const pinned = new HashEmbedder({ dimensions: 8 }).embedOne('redis-cli --port');
     expect(pinned.map((x) => Math.round(x * 1e6) / 1e6)).to.deep.equal(PINNED_8);
+  });
+
+  it('keeps hash-v1 vectors bit for bit (a change of any bit must bump the version)', async function () {
+    // The digest of these texts' vectors (Float64, in order) as hash-v1 produced them before embedOne
+    // stopped building prefixed feature strings: the rewrite changed no bit, so stored points stay valid.
+    const texts = ['', 'Install Redis on Linux', 'Run `redis-cli --port 6380 CONFIG SET maxmemory-policy allkeys-lru` and then the the of',
+      '-v --verbose a.b.c __x__ ... x-y_z \u00dcn\u00efc\u00f6d\u00e9 \ufb01', 'config.yaml: v1.2 redis-server redis-server redis-server'];
+    const digest = createHash('sha256');
+    for (const v of await embedder.embed(texts)) digest.update(new Uint8Array(Float64Array.from(v).buffer));
+    expect(digest.digest('hex')).to.equal('d07e821a4fda9a3a54529dd2889a44b59b2fe801616c78597d61b590c08ac506');
   });
 
   it('embeds ~3,000 sections of ~2 KB quickly', async function () {
