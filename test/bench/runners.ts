@@ -139,8 +139,6 @@ export async function runDirect(
  */
 export async function runPipeline(
   docs: readonly BenchDoc[], redisUrl: string, ratePerSecond?: number, computeProcesses = 0, warmup: readonly BenchDoc[] = [],
-  /** Called around the timed part (profiling tools read CPU counters there). */
-  around: { beforeTimed?: () => unknown; afterTimed?: () => unknown } = {},
 ): Promise<RunResult & { warmupLatenciesMs: number[]; stages: Awaited<ReturnType<typeof stageBreakdown>> | null }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-pipe-'));
   const redis = new Redis(redisUrl);
@@ -187,9 +185,7 @@ export async function runPipeline(
   };
   const warm = warmup.length > 0 ? await submitAndWait(warmup, 'warmup-') : null;
   const before = await commandCount(redis);
-  await around.beforeTimed?.();
   const run = await submitAndWait(docs, '');
-  await around.afterTimed?.();
   const redisCommands = (await commandCount(redis)) - before - run.polls - 1;
   const stages = ratePerSecond ? await stageBreakdown(redis, run.submitted) : null;
   await children?.stop();

@@ -1,21 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import { LadybugGraphStore } from '../../src/adapters/graph/ladybug-graph-store.js';
 import { PermanentError } from '../../src/errors/errors.js';
 import { buildVersion, expectedCounts, graphStoreContract } from './graph-store.contract.js';
+import { LADYBUG_TEST_OPTIONS, ladybugTestDirs } from './ladybug-test-dirs.js';
 
-const OPTIONS = { bufferPoolBytes: 64 * 1024 * 1024, maxDbBytes: 2 ** 32 };
-const dirs: string[] = [];
-const freshDir = (): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ladybug-graph-'));
-  dirs.push(dir);
-  return dir;
-};
-const removeDirs = async (): Promise<void> => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-};
+const OPTIONS = LADYBUG_TEST_OPTIONS;
+const { fresh: freshDir, removeAll: removeDirs } = ladybugTestDirs('ladybug-graph-');
 
 graphStoreContract('ladybug', () => LadybugGraphStore.open(freshDir(), OPTIONS), removeDirs);
 

@@ -4,8 +4,7 @@
  * errors keep their kind and code, the one-store-per-file guard holds in the calling thread, and a dead
  * thread fails calls instead of leaving them waiting.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
@@ -16,17 +15,10 @@ import { PermanentError, RetryableError } from '../../src/errors/errors.js';
 import { openGraphStore } from '../../src/runtime/stores.js';
 import { ThreadClient } from '../../src/util/thread-rpc.js';
 import { buildVersion, expectedCounts, graphStoreContract } from './graph-store.contract.js';
+import { LADYBUG_TEST_OPTIONS, ladybugTestDirs } from './ladybug-test-dirs.js';
 
-const OPTIONS = { bufferPoolBytes: 64 * 1024 * 1024, maxDbBytes: 2 ** 32 };
-const dirs: string[] = [];
-const freshDir = (): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ladybug-thread-'));
-  dirs.push(dir);
-  return dir;
-};
-const removeDirs = async (): Promise<void> => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-};
+const OPTIONS = LADYBUG_TEST_OPTIONS;
+const { fresh: freshDir, removeAll: removeDirs } = ladybugTestDirs('ladybug-thread-');
 
 graphStoreContract('ladybug in a worker thread', () => LadybugThreadGraphStore.open(freshDir(), OPTIONS), removeDirs);
 
